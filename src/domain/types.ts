@@ -1,0 +1,95 @@
+/** Shapes of the data Loopai keeps on disk and exchanges over HTTP. Pure types, no I/O. */
+
+export type JsonSchema = Record<string, unknown>;
+
+export type AppStatus = 'active' | 'paused' | 'archived';
+export type VersionStatus = 'active' | 'testing' | 'canary' | 'deprecated';
+export type PrivacyMode = 'full' | 'redacted' | 'hashed' | 'none';
+export type RedactRule = 'email' | 'phone' | 'card';
+export type GeneratorChoice = 'auto' | 'learner' | 'llm';
+
+/** The task a Loop App does: what a person writes to create one. */
+export interface LoopAppSpec {
+  loop_app_id: string;
+  name?: string;
+  task: string;
+  input_schema: JsonSchema;
+  output_schema: JsonSchema;
+}
+
+/** `config.yaml`: the spec plus the settings a person may edit by hand. */
+export interface LoopAppConfig extends LoopAppSpec {
+  status: AppStatus;
+  generator: GeneratorChoice;
+  sampling: { rate: number; strategy: 'random' | 'uncertainty' };
+  validation: { oracle: 'llm' | 'http' | 'human'; schedule: string; min_samples: number; accuracy_threshold: number };
+  improvement: { auto: boolean; promotion: 'auto' | 'canary' | 'manual'; canary_percent: number };
+  rollout: { candidate: string | null; percent: number };
+  privacy: { store_inputs: PrivacyMode; redact: RedactRule[] };
+  retention_days: number;
+  execution: { timeout_ms: number; memory_mb: number };
+}
+
+/** Scores of a program on labelled data (see synthesis/evaluate). */
+export interface EvalReport {
+  accuracy: number;
+  n: number;
+  method: string;
+  per_class?: Record<string, { precision: number; recall: number; support: number }>;
+  confusion?: Record<string, Record<string, number>>;
+}
+
+/** `artifacts/vN/metadata.json`. */
+export interface VersionMetadata {
+  version: string;
+  created_at: string;
+  generator: string;
+  parent: string | null;
+  trained_on?: number;
+  eval?: EvalReport;
+  status: VersionStatus;
+  sha256: string;
+  files: Record<string, string>;
+  notes?: string;
+}
+
+/** What a program returns under the contract in DESIGN.md. */
+export interface ProgramAnswer {
+  result: unknown;
+  confidence?: number;
+  reason?: string;
+}
+
+/** The execute response. */
+export interface ExecuteResponse {
+  execution_id: string;
+  loop_app_id: string;
+  version: string;
+  output: unknown;
+  confidence: number | null;
+  latency_ms: number;
+  sampled: boolean;
+}
+
+/** One line of `datasets/executions/YYYY-MM-DD.jsonl`. */
+export interface ExecutionRecord {
+  id: string;
+  ts: string;
+  version: string;
+  input: unknown;
+  input_hash?: string;
+  output: unknown;
+  confidence: number | null;
+  latency_ms: number;
+  status: 'ok' | 'error';
+  error?: { code: string; message: string };
+  sampled?: boolean;
+}
+
+/** One labelled example: `datasets/examples.jsonl`. */
+export interface LabelledExample {
+  input: unknown;
+  output: unknown;
+  source: 'user' | 'oracle' | 'human';
+  ts: string;
+}
