@@ -1,0 +1,124 @@
+import { Router, type Request } from 'express';
+import { badRequest } from '../../domain/errors';
+import type { Admin, ProgramUpload } from '../../runtime/admin';
+import { MAX_BATCH, type Executor } from '../../runtime/executor';
+import type { LiveApp } from '../../runtime/registry';
+import { readJson } from '../body';
+
+export interface LoopAppRoutesDeps {
+  admin: Admin;
+  executor: Executor;
+  maxBodyBytes: number;
+  /** The seam for program synthesis: starts a generation job for an app without a hand-written program. */
+  generate?: (appId: string, reason: 'create' | 'regenerate') => Promise<{ job_id: string }>;
+}
+
+/** What `GET /loop-apps/{id}` shows: the config plus what is derived from the files (not stored). */
+export function describeApp(app: LiveApp) {
+  const { loop_app_id, ...config } = app.config;
+  return {
+    loop_app_id,
+    ...config,
+    current_version: app.activeOnDisk,
+    serving_version: app.program?.version ?? null,
+    endpoint: `/loop-apps/${loop_app_id}/execute`,
+    accuracy: app.program?.metadata?.eval?.accuracy ?? null,
+    load_error: app.loadError,
+  };
+}
+
+const objectBody = async (req: Request, limit: number): Promise<Record<string, unknown>> => {
+  const body = await readJson(req, limit);
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('invalid_body', 'the body must be a JSON object');
+  return body as Record<string, unknown>;
+};
+
+export function loopAppRoutes({ admin, executor, maxBodyBytes, generate }: LoopAppRoutesDeps): Router {
+  const router = Router();
+  const body = (req: Request) => objectBody(req, maxBodyBytes);
+
+  router.post('/:id/execute', async (req, res) => {
+    const { input } = await body(req);
+    if (input === undefined) throw badRequest('missing_input', 'send {"input": …} with the input for the program');
+    res.json(await executor.execute(req.params.id, input));
+  });
+
+  router.post('/:id/execute/batch', async (req, res) => {
+    const { inputs } = await body(req);
+    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > MAX_BATCH) {
+      throw badRequest('invalid_batch', `send {"inputs": [ … ]} with 1 to ${MAX_BATCH} inputs`);
+    }
+    res.json({ results: await executor.executeBatch(req.params.id, inputs) });
+  });
+
+  router.get('/', (_req, res) => {
+    res.json({
+      loop_apps: admin.registry.list().map(describeApp),
+      load_errors: Object.fromEntries(admin.registry.loadErrors),
+    });
+  });
+
+  router.post('/', async (req, res) => {
+    const spec = await body(req);
+    const config = await admin.checkNew(spec);
+    if (spec.program !== undefined) {
+      const version = await admin.createWithProgram(config, spec.program as ProgramUpload);
+      res.status(201).json({ ...describeApp(admin.app(config.loop_app_id)), version });
+      return;
+    }
+    if (!generate) {
+      throw badRequest('program_required', 'send "program": {"code": …} with the spec; this server cannot generate programs');
+    }
+    await admin.create(config);
+    res.status(202).json({ loop_app_id: config.loop_app_id, ...(await generate(config.loop_app_id, 'create')) });
+  });
+
+  router.get('/:id', (req, res) => {
+    res.json(describeApp(admin.app(req.params.id)));
+  });
+
+  router.patch('/:id', async (req, res) => {
+    res.json(describeApp(await admin.updateSettings(req.params.id, await body(req))));
+  });
+
+  for (const [action, status] of [
+    ['pause', 'paused'],
+    ['resume', 'active'],
+    ['archive', 'archived'],
+  ] as const) {
+    router.post(`/:id/${action}`, async (req, res) => {
+      res.json(describeApp(await admin.setStatus(req.params.id, status)));
+    });
+  }
+
+  router.get('/:id/versions', async (req, res) => {
+    res.json({ versions: await admin.versions(req.params.id) });
+  });
+
+  router.get('/:id/versions/:version', async (req, res) => {
+    admin.app(req.params.id);
+    res.json(await admin.version(req.params.id, req.params.version));
+  });
+
+  router.post('/:id/versions', async (req, res) => {
+    const upload = await body(req);
+    if (upload.regenerate === true) {
+      admin.app(req.params.id);
+      if (!generate) throw badRequest('cannot_generate', 'this server cannot generate programs');
+      res.status(202).json(await generate(req.params.id, 'regenerate'));
+      return;
+    }
+    res.status(201).json(await admin.uploadVersion(req.params.id, upload as unknown as ProgramUpload));
+  });
+
+  router.post('/:id/versions/:version/activate', async (req, res) => {
+    admin.app(req.params.id);
+    res.json(await admin.activate(req.params.id, req.params.version));
+  });
+
+  router.post('/:id/rollback', async (req, res) => {
+    res.json(await admin.rollback(req.params.id));
+  });
+
+  return router;
+}

@@ -1,0 +1,235 @@
+import yaml from 'js-yaml';
+import { ApiError, badRequest, conflict, notFound } from '../domain/errors';
+import { checkLoopAppId, checkVersion } from '../domain/ids';
+import { sampleFor } from '../domain/sample-input';
+import { specSchema, settingsPatchSchema } from '../domain/schemas';
+import type { LoopAppConfig, VersionMetadata, VersionStatus } from '../domain/types';
+import { sha256 } from '../store/app-store';
+import Ajv from 'ajv';
+import { compileSchemas, describeAjvErrors } from './app-loader';
+import type { LiveApp, Registry } from './registry';
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateSpec = ajv.compile(specSchema);
+const validatePatch = ajv.compile(settingsPatchSchema);
+
+/** A program as a person or a generator hands it in: program.js plus the files it reads. */
+export interface ProgramUpload {
+  code: string;
+  files?: Record<string, string>;
+}
+
+export interface VersionView extends Omit<VersionMetadata, 'status'> {
+  status: VersionStatus;
+}
+
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/**
+ * Loop App lifecycle: every change is written to the store first, then `registry.reload(id)` is awaited, so a
+ * client reads its own writes and hand edits on disk take the very same path.
+ */
+export class Admin {
+  constructor(readonly registry: Registry) {}
+
+  private get store() {
+    return this.registry.store;
+  }
+
+  /** Checks a spec (+ settings) for creation; returns the config to write. Throws 400/409 saying what to fix. */
+  async checkNew(body: Record<string, unknown>): Promise<LoopAppConfig> {
+    const { program: _program, examples: _examples, ...rest } = body;
+    const spec = pick(rest, Object.keys(specSchema.properties));
+    const settings = omit(rest, Object.keys(specSchema.properties));
+    if (!validateSpec(spec)) {
+      throw badRequest('invalid_spec', 'the Loop App spec is invalid', { errors: describeAjvErrors(validateSpec.errors) });
+    }
+    if (Object.keys(settings).length && !validatePatch(settings)) {
+      throw badRequest('invalid_settings', 'some settings are invalid', { errors: describeAjvErrors(validatePatch.errors) });
+    }
+    try {
+      compileSchemas(spec as unknown as LoopAppConfig);
+    } catch (err) {
+      throw badRequest('invalid_schema', (err as Error).message);
+    }
+    const id = checkLoopAppId(spec.loop_app_id);
+    if (await this.store.exists(id)) throw conflict(`a Loop App '${id}' already exists`);
+    return { ...spec, ...settings } as unknown as LoopAppConfig;
+  }
+
+  /** Creates the app folder (no version yet) and loads it. */
+  async create(config: LoopAppConfig): Promise<void> {
+    try {
+      await this.store.createApp(config.loop_app_id, config);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw conflict(`a Loop App '${config.loop_app_id}' already exists`);
+      throw err;
+    }
+    await this.registry.reload(config.loop_app_id);
+  }
+
+  /** Creates an app with a hand-written first version that becomes active at once. */
+  async createWithProgram(config: LoopAppConfig, upload: ProgramUpload): Promise<VersionView> {
+    const { validateOutput, validateInput } = compileSchemas(config);
+    await this.checkProgram(config.loop_app_id, upload, config, { validateInput, validateOutput });
+    await this.create(config);
+    const meta = await this.addVersion(config.loop_app_id, upload, { generator: 'upload', parent: null });
+    return this.activate(config.loop_app_id, meta.version, 'created');
+  }
+
+  app(id: string): LiveApp {
+    checkLoopAppId(id);
+    const app = this.registry.get(id);
+    if (app) return app;
+    const why = this.registry.loadErrors.get(id);
+    if (why) throw new ApiError(503, 'load_error', `Loop App '${id}' could not be loaded: ${why}`);
+    throw notFound(`no Loop App '${id}'`);
+  }
+
+  /** Applies a settings patch to config.yaml (read from disk, so hand edits made meanwhile are kept). */
+  async updateSettings(id: string, patch: unknown): Promise<LiveApp> {
+    const app = this.app(id);
+    if (!validatePatch(patch)) {
+      throw badRequest('invalid_settings', 'some settings are invalid', { errors: describeAjvErrors(validatePatch.errors) });
+    }
+    const text = await this.store.readConfigText(id);
+    const onDisk = (text ? yaml.load(text) : app.config) as Record<string, unknown>;
+    const next: Record<string, unknown> = { ...onDisk };
+    for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
+      const before = onDisk[key];
+      next[key] = isPlainObject(before) && isPlainObject(value) ? { ...before, ...value } : value;
+    }
+    await this.store.writeConfig(id, next);
+    await this.registry.reload(id);
+    const reloaded = this.app(id);
+    if (reloaded.loadError) {
+      // what was written does not load: put the working config back and say why
+      await this.store.writeConfig(id, onDisk);
+      await this.registry.reload(id);
+      throw badRequest('invalid_settings', reloaded.loadError);
+    }
+    return reloaded;
+  }
+
+  setStatus(id: string, status: LoopAppConfig['status']): Promise<LiveApp> {
+    return this.updateSettings(id, { status });
+  }
+
+  /** Compiles and self-checks a program in the sandbox without writing anything; 422 with the reason if it fails. */
+  async checkProgram(
+    id: string,
+    upload: ProgramUpload,
+    spec: Pick<LoopAppConfig, 'input_schema' | 'output_schema'> & { execution?: LoopAppConfig['execution'] },
+    validators = compileSchemas(spec),
+  ): Promise<void> {
+    checkUpload(upload);
+    const key = `${id}@check@${sha256(upload.code + JSON.stringify(upload.files ?? {})).slice(0, 16)}`;
+    const execution = spec.execution ?? { timeout_ms: 50, memory_mb: 32 };
+    const input = sampleFor(spec.input_schema);
+    const pool = this.registry.pool;
+    try {
+      await pool.load({ key, code: upload.code, files: upload.files ?? {}, timeoutMs: execution.timeout_ms, memoryMb: execution.memory_mb }, input);
+      const outcome = await pool.run(key, input);
+      if (!outcome.ok) throw new Error(outcome.error.message);
+      if (!validators.validateOutput(outcome.answer.result)) {
+        throw new Error(`its answer to ${JSON.stringify(input)} does not match output_schema`);
+      }
+    } catch (err) {
+      throw new ApiError(422, 'invalid_program', `program.js failed its check: ${(err as Error).message}`);
+    } finally {
+      await pool.unload(key);
+    }
+  }
+
+  /** Writes `vN+1` with status `testing` (not active). */
+  async addVersion(
+    id: string,
+    upload: ProgramUpload,
+    meta: Partial<Omit<VersionMetadata, 'version' | 'sha256' | 'files' | 'created_at'>> & { generator: string },
+  ): Promise<VersionMetadata> {
+    checkUpload(upload);
+    return this.store.writeVersion(
+      id,
+      { 'program.js': upload.code, ...(upload.files ?? {}) },
+      { parent: await this.store.activeVersion(id), status: 'testing', ...meta },
+    );
+  }
+
+  /** Uploads a hand-written version after checking it in the sandbox. */
+  async uploadVersion(id: string, upload: ProgramUpload): Promise<VersionView> {
+    const app = this.app(id);
+    await this.checkProgram(id, upload, app.config, app);
+    const meta = await this.addVersion(id, upload, { generator: 'upload' });
+    await this.registry.reload(id);
+    return this.version(id, meta.version);
+  }
+
+  async versions(id: string): Promise<VersionView[]> {
+    this.app(id);
+    const names = await this.store.listVersionNames(id);
+    return Promise.all(names.map((v) => this.version(id, v)));
+  }
+
+  async version(id: string, version: string): Promise<VersionView> {
+    checkVersion(version);
+    const meta = await this.store.readMetadata(id, version);
+    const names = await this.store.listVersionNames(id);
+    if (!names.includes(version)) throw notFound(`Loop App '${id}' has no version ${version}`);
+    const active = await this.store.activeVersion(id);
+    const live = this.registry.get(id);
+    const status: VersionStatus =
+      version === active ? 'active' : version === live?.candidate?.version ? 'canary' : meta?.status === 'active' ? 'deprecated' : (meta?.status ?? 'testing');
+    return { ...(meta ?? { version, created_at: '', generator: 'unknown', parent: null, sha256: '', files: {} }), version, status };
+  }
+
+  /** Checks the version loads and answers, then flips `active` to it. */
+  async activate(id: string, version: string, reason = 'manual'): Promise<VersionView> {
+    const app = this.registry.get(id);
+    checkVersion(version);
+    const names = await this.store.listVersionNames(id);
+    if (!names.includes(version)) throw notFound(`Loop App '${id}' has no version ${version}`);
+    const stored = await this.store.readVersion(id, version);
+    const { ['program.js']: code, ...files } = stored.files;
+    if (app) await this.checkProgram(id, { code: code ?? '', files }, app.config, app);
+    await this.store.activate(id, version, reason);
+    await this.registry.reload(id);
+    return this.version(id, version);
+  }
+
+  /** Goes back to the version that was active before the current one (activations form a stack). */
+  async rollback(id: string): Promise<VersionView> {
+    this.app(id);
+    const current = await this.store.activeVersion(id);
+    const stack: string[] = [];
+    for (const record of await this.store.activations(id)) {
+      if (record.reason === 'rollback') stack.pop();
+      else stack.push(record.version);
+    }
+    while (stack.length && stack[stack.length - 1] === current) stack.pop();
+    const target = stack[stack.length - 1];
+    if (!target) throw conflict(`Loop App '${id}' has no earlier active version to roll back to`);
+    return this.activate(id, target, 'rollback');
+  }
+}
+
+function checkUpload(upload: ProgramUpload): void {
+  if (!upload || typeof upload.code !== 'string' || !upload.code.trim()) {
+    throw badRequest('invalid_program', 'send the program as {"code": "function execute(input) { … }", "files": {…}}');
+  }
+  for (const [name, text] of Object.entries(upload.files ?? {})) {
+    if (!FILE_NAME.test(name) || name === 'program.js' || name === 'metadata.json' || typeof text !== 'string') {
+      throw badRequest('invalid_program', `file '${name}' must have a plain name (letters, digits, . _ -) and text content`);
+    }
+  }
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+function pick(obj: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(obj).filter(([k]) => keys.includes(k)));
+}
+
+function omit(obj: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(obj).filter(([k]) => !keys.includes(k)));
+}

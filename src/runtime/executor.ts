@@ -1,0 +1,169 @@
+import crypto from 'node:crypto';
+import { ApiError, notFound } from '../domain/errors';
+import { checkLoopAppId } from '../domain/ids';
+import type { ExecuteResponse, ExecutionRecord } from '../domain/types';
+import type { ExecutionLog } from '../telemetry/execution-log';
+import { storedInput } from '../telemetry/privacy';
+import { describeAjvErrors } from './app-loader';
+import type { CallOutcome } from './sandbox/pool';
+import type { LiveApp, LiveProgram, Registry } from './registry';
+
+export const MAX_BATCH = 1000;
+
+type ItemResult = ExecuteResponse | { error: ReturnType<ApiError['toBody']>['error'] };
+
+/**
+ * The execute hot path: registry lookup → status → input validation → route (active or canary) → sandbox call →
+ * output validation → buffered log line → answer. No disk reads, no awaits on I/O.
+ */
+export class Executor {
+  constructor(
+    private readonly registry: Registry,
+    private readonly log: ExecutionLog,
+  ) {}
+
+  async execute(appId: string, input: unknown): Promise<ExecuteResponse> {
+    const app = this.servingApp(appId);
+    this.checkInput(app, input);
+    const program = route(app);
+    const started = performance.now();
+    program.begin();
+    try {
+      await this.ready(app, program);
+      const outcome = await this.registry.pool.run(program.source.key, input);
+      return this.finish(app, program, input, outcome, started);
+    } finally {
+      program.end();
+    }
+  }
+
+  /** Runs many inputs in one sandbox round trip; a bad item gets its own error, the others still answer. */
+  async executeBatch(appId: string, inputs: unknown[]): Promise<ItemResult[]> {
+    const app = this.servingApp(appId);
+    const program = route(app);
+    const results: ItemResult[] = new Array(inputs.length);
+    const valid: number[] = [];
+    inputs.forEach((input, i) => {
+      try {
+        this.checkInput(app, input);
+        valid.push(i);
+      } catch (err) {
+        results[i] = { error: (err as ApiError).toBody().error };
+      }
+    });
+    const started = performance.now();
+    program.begin();
+    try {
+      await this.ready(app, program);
+      const outcomes = await this.registry.pool.runBatch(
+        program.source.key,
+        valid.map((i) => inputs[i]),
+      );
+      valid.forEach((i, k) => {
+        try {
+          results[i] = this.finish(app, program, inputs[i], outcomes[k], started);
+        } catch (err) {
+          results[i] = { error: (err as ApiError).toBody().error };
+        }
+      });
+    } finally {
+      program.end();
+    }
+    return results;
+  }
+
+  /** The app, if it may execute now: unknown → 404, paused → 503, archived → 410, nothing loadable → 503. */
+  private servingApp(appId: string): LiveApp & { program: LiveProgram } {
+    checkLoopAppId(appId);
+    const app = this.registry.get(appId);
+    if (!app) {
+      const why = this.registry.loadErrors.get(appId);
+      if (why) throw new ApiError(503, 'load_error', `Loop App '${appId}' could not be loaded: ${why}`);
+      throw notFound(`no Loop App '${appId}'`);
+    }
+    if (app.config.status === 'paused') {
+      throw new ApiError(503, 'paused', `Loop App '${appId}' is paused; POST /loop-apps/${appId}/resume to serve again`);
+    }
+    if (app.config.status === 'archived') {
+      throw new ApiError(410, 'archived', `Loop App '${appId}' is archived; its data is kept but it no longer executes`);
+    }
+    if (!app.program) {
+      throw new ApiError(503, 'no_active_version', `Loop App '${appId}' has no active program version yet`, {
+        load_error: app.loadError,
+      });
+    }
+    return app as LiveApp & { program: LiveProgram };
+  }
+
+  private checkInput(app: LiveApp, input: unknown): void {
+    if (!app.validateInput(input)) {
+      throw new ApiError(400, 'invalid_input', `input does not match the input_schema of '${app.id}'`, {
+        errors: describeAjvErrors(app.validateInput.errors),
+      });
+    }
+  }
+
+  /** Loads a program that is not in the sandbox yet (first call, or after an idle unload). */
+  private async ready(app: LiveApp, program: LiveProgram): Promise<void> {
+    try {
+      await program.ready();
+    } catch (err) {
+      app.loadError = `${program.version}/program.js failed to load: ${(err as Error).message}`;
+      throw new ApiError(503, 'load_error', app.loadError);
+    }
+  }
+
+  private finish(
+    app: LiveApp,
+    program: LiveProgram,
+    input: unknown,
+    outcome: CallOutcome,
+    started: number,
+  ): ExecuteResponse {
+    const latency_ms = Math.round((performance.now() - started) * 1000) / 1000;
+    const id = crypto.randomUUID();
+    const record: ExecutionRecord = {
+      id,
+      ts: new Date().toISOString(),
+      version: program.version,
+      ...storedInput(input, app.config.privacy),
+      output: null,
+      confidence: null,
+      latency_ms,
+      status: 'ok',
+    };
+    let failure: ApiError | null = null;
+    if (!outcome.ok) {
+      const status = outcome.error.code === 'timeout' ? 504 : 502;
+      failure = new ApiError(status, `program_${outcome.error.code}`, `${program.version}: ${outcome.error.message}`);
+    } else if (!app.validateOutput(outcome.answer.result)) {
+      failure = new ApiError(502, 'invalid_output', `${program.version} answered a result that violates output_schema`, {
+        errors: describeAjvErrors(app.validateOutput.errors),
+      });
+    } else {
+      record.output = outcome.answer.result;
+      record.confidence = outcome.answer.confidence ?? null;
+    }
+    if (failure) {
+      record.status = 'error';
+      record.error = { code: failure.code, message: failure.message };
+    }
+    this.log.append(app.id, record);
+    if (failure) throw failure;
+    return {
+      execution_id: id,
+      loop_app_id: app.id,
+      version: program.version,
+      output: record.output,
+      confidence: record.confidence,
+      latency_ms,
+      sampled: false,
+    };
+  }
+}
+
+/** Sends `rollout.percent` of calls to the canary candidate, the rest to the active version. */
+function route(app: LiveApp & { program: LiveProgram }): LiveProgram {
+  if (app.candidate && Math.random() * 100 < app.config.rollout.percent) return app.candidate;
+  return app.program;
+}

@@ -1,0 +1,258 @@
+import type { ValidateFunction } from 'ajv';
+import type { Logger } from '../logger';
+import type { LoopAppConfig, VersionMetadata } from '../domain/types';
+import { sampleFor } from '../domain/sample-input';
+import { AppStore, sha256 } from '../store/app-store';
+import { checkConfig, releaseSchemas } from './app-loader';
+import { SandboxPool, type ProgramSource } from './sandbox/pool';
+
+const MAX_RETRIES = 3;
+
+/** A program version known to serve: loaded lazily into the sandbox, unloaded when idle or replaced. */
+export class LiveProgram {
+  inflight = 0;
+  lastUsed = Date.now();
+  private loading: Promise<void> | null = null;
+  private retired = false;
+
+  constructor(
+    readonly version: string,
+    readonly source: ProgramSource,
+    readonly metadata: VersionMetadata | null,
+    private readonly pool: SandboxPool,
+  ) {}
+
+  /** Makes sure the sandbox holds this program (after an idle unload, it is compiled again). */
+  ready(): Promise<void> {
+    if (this.pool.isLoaded(this.source.key)) return Promise.resolve();
+    const loading =
+      this.loading ??
+      this.pool.load(this.source).finally(() => {
+        this.loading = null;
+      });
+    this.loading = loading;
+    return loading;
+  }
+
+  begin(): void {
+    this.inflight += 1;
+    this.lastUsed = Date.now();
+  }
+
+  end(): void {
+    this.inflight -= 1;
+    if (this.retired && this.inflight === 0) void this.pool.unload(this.source.key);
+  }
+
+  /** Unloads once the calls still running on it have finished (an `active` flip drops no request). */
+  retire(): void {
+    this.retired = true;
+    if (this.inflight === 0) void this.pool.unload(this.source.key);
+  }
+
+  unloadIfIdle(idleMs: number, now: number): void {
+    if (this.inflight === 0 && now - this.lastUsed > idleMs && this.pool.isLoaded(this.source.key)) {
+      void this.pool.unload(this.source.key);
+    }
+  }
+}
+
+/** Everything execute needs about one Loop App, swapped whole by `reload`. */
+export interface LiveApp {
+  id: string;
+  config: LoopAppConfig;
+  validateInput: ValidateFunction;
+  validateOutput: ValidateFunction;
+  /** Version `active` points to on disk (may differ from `program.version` while a bad version is refused). */
+  activeOnDisk: string | null;
+  program: LiveProgram | null;
+  candidate: LiveProgram | null;
+  loadError: string | null;
+}
+
+export interface RegistryOptions {
+  idleUnloadMs: number;
+  /** Delay before a failed load is tried again (a half-copied folder completes in the meantime). */
+  retryDelayMs: number;
+}
+
+/**
+ * The one owner of live state. Whatever changes what execute does goes through `reload(appId)`: the API calls
+ * it after writing to the store, the watcher after a person edits files. A new config or program is loaded and
+ * checked before it is swapped in; one that fails never replaces what serves, and shows as `loadError`.
+ */
+export class Registry {
+  private apps = new Map<string, LiveApp>();
+  private chains = new Map<string, Promise<void>>();
+  private retries = new Map<string, { timer: NodeJS.Timeout | null; attempts: number }>();
+  /** Apps whose very first load failed: nothing serves, but the API still shows why. */
+  readonly loadErrors = new Map<string, string>();
+  private sweeper: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    readonly store: AppStore,
+    readonly pool: SandboxPool,
+    private readonly logger: Logger,
+    private readonly options: RegistryOptions,
+  ) {
+    this.sweeper = setInterval(() => this.unloadIdle(), Math.min(options.idleUnloadMs, 60_000));
+    this.sweeper.unref();
+  }
+
+  get(id: string): LiveApp | undefined {
+    return this.apps.get(id);
+  }
+
+  list(): LiveApp[] {
+    return [...this.apps.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** Loads every app on disk (configs only: programs load on first use). */
+  async loadAll(): Promise<void> {
+    for (const id of await this.store.listAppIds()) await this.reload(id);
+  }
+
+  /** Reloads one app from disk; calls for the same app run one after another. Never throws. */
+  reload(id: string): Promise<void> {
+    const previous = this.chains.get(id) ?? Promise.resolve();
+    const next = previous.then(() => this.doReload(id));
+    this.chains.set(id, next);
+    void next.finally(() => {
+      if (this.chains.get(id) === next) this.chains.delete(id);
+    });
+    return next;
+  }
+
+  private async doReload(id: string): Promise<void> {
+    if (this.closed) return;
+    const current = this.apps.get(id);
+    if (!(await this.store.exists(id))) {
+      if (current) this.drop(current);
+      return;
+    }
+    try {
+      const text = await this.store.readConfigText(id);
+      if (text === null) throw new Error('config.yaml is missing');
+      const checked = checkConfig(id, text);
+      const activeOnDisk = await this.store.activeVersion(id);
+      const wanted = checked.config.rollout.candidate;
+      const candidateVersion = wanted && checked.config.rollout.percent > 0 && wanted !== activeOnDisk ? wanted : null;
+      // Programs already serving are re-checked now; an app nobody has called yet loads on first use.
+      const hot = !!current?.program && this.pool.isLoaded(current.program.source.key);
+      const program = await this.programFor(id, activeOnDisk, current?.program ?? null, checked, hot);
+      const candidate = await this.programFor(id, candidateVersion, current?.candidate ?? null, checked, true);
+      const next: LiveApp = { id, ...checked, activeOnDisk, program, candidate, loadError: null };
+      this.swap(current, next);
+      this.retries.delete(id);
+      this.logger.info('loop app loaded', {
+        loop_app_id: id,
+        version: program?.version ?? null,
+        candidate: candidate?.version ?? null,
+        status: next.config.status,
+      });
+    } catch (err) {
+      const message = (err as Error).message;
+      this.logger.warn('loop app load failed; previous state keeps serving', { loop_app_id: id, error: message });
+      if (current) current.loadError = message;
+      else this.loadErrors.set(id, message);
+      this.scheduleRetry(id);
+    }
+  }
+
+  /**
+   * The program for `version`: the one already live when it is unchanged on disk, otherwise read, and (when
+   * `check` is set) compiled and self-checked in the sandbox before it may serve.
+   */
+  private async programFor(
+    id: string,
+    version: string | null,
+    live: LiveProgram | null,
+    checked: ReturnType<typeof checkConfig>,
+    check: boolean,
+  ): Promise<LiveProgram | null> {
+    if (!version) return null;
+    const stored = await this.store.readVersion(id, version).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`cannot read ${version}: ${err.code === 'ENOENT' ? 'no such version folder' : err.message}`);
+    });
+    const code = stored.files['program.js'];
+    if (code === undefined) throw new Error(`${version} has no program.js`);
+    const { ['program.js']: _program, ...files } = stored.files;
+    const key = `${id}@${version}@${sha256(code + JSON.stringify(files)).slice(0, 16)}`;
+    const { timeout_ms, memory_mb } = checked.config.execution;
+    if (live && live.source.key === key && live.source.timeoutMs === timeout_ms && live.source.memoryMb === memory_mb) {
+      return live;
+    }
+    const source: ProgramSource = { key, code, files, timeoutMs: timeout_ms, memoryMb: memory_mb };
+    const program = new LiveProgram(version, source, stored.metadata, this.pool);
+    if (check) await this.selfCheck(program, checked);
+    return program;
+  }
+
+  /** Compiles the program and runs it once on an input that fits the schema; its answer must fit too. */
+  private async selfCheck(program: LiveProgram, checked: ReturnType<typeof checkConfig>): Promise<void> {
+    const input = sampleFor(checked.config.input_schema);
+    try {
+      await this.pool.load(program.source, input);
+    } catch (err) {
+      throw new Error(`${program.version}/program.js failed its check: ${(err as Error).message}`);
+    }
+    const outcome = await this.pool.run(program.source.key, input);
+    if (!outcome.ok) {
+      void this.pool.unload(program.source.key);
+      throw new Error(`${program.version}/program.js failed its check: ${outcome.error.message}`);
+    }
+    if (!checked.validateOutput(outcome.answer.result)) {
+      void this.pool.unload(program.source.key);
+      throw new Error(`${program.version}/program.js answered a result that does not match output_schema`);
+    }
+  }
+
+  private swap(current: LiveApp | undefined, next: LiveApp): void {
+    this.loadErrors.delete(next.id);
+    this.apps.set(next.id, next);
+    if (!current) return;
+    if (current.program && current.program !== next.program && current.program !== next.candidate) current.program.retire();
+    if (current.candidate && current.candidate !== next.program && current.candidate !== next.candidate) {
+      current.candidate.retire();
+    }
+    if (current.config !== next.config) releaseSchemas(current.config);
+  }
+
+  private drop(app: LiveApp): void {
+    this.apps.delete(app.id);
+    app.program?.retire();
+    app.candidate?.retire();
+    releaseSchemas(app.config);
+    this.logger.info('loop app removed', { loop_app_id: app.id });
+  }
+
+  /** A few retries after a failed load; after that, the next change on disk triggers the next try. */
+  private scheduleRetry(id: string): void {
+    const state = this.retries.get(id) ?? { timer: null, attempts: 0 };
+    if (this.closed || state.timer || state.attempts >= MAX_RETRIES) return;
+    state.attempts += 1;
+    state.timer = setTimeout(() => {
+      state.timer = null;
+      void this.reload(id);
+    }, this.options.retryDelayMs * state.attempts);
+    state.timer.unref();
+    this.retries.set(id, state);
+  }
+
+  private unloadIdle(): void {
+    const now = Date.now();
+    for (const app of this.apps.values()) {
+      app.program?.unloadIfIdle(this.options.idleUnloadMs, now);
+      app.candidate?.unloadIfIdle(this.options.idleUnloadMs, now);
+    }
+  }
+
+  /** Waits for reloads in progress, then stops timers. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    for (const { timer } of this.retries.values()) if (timer) clearTimeout(timer);
+    await Promise.allSettled([...this.chains.values()]);
+  }
+}

@@ -1,0 +1,71 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHttpApp } from './http/app';
+import { createLogger, type Logger } from './logger';
+import { Admin } from './runtime/admin';
+import { Executor } from './runtime/executor';
+import { Registry } from './runtime/registry';
+import { SandboxPool } from './runtime/sandbox/pool';
+import { loadSettings, type Settings } from './settings';
+import { AppStore } from './store/app-store';
+import { ExecutionLog } from './telemetry/execution-log';
+import { AppWatcher } from './watch/watcher';
+
+export interface RunningServer {
+  url: string;
+  settings: Settings;
+  registry: Registry;
+  logger: Logger;
+  /** Graceful stop: no new connections, in-flight requests finish, logs are flushed, children stopped. */
+  close(): Promise<void>;
+}
+
+/** The composition root: settings → store → registry → watcher → http. */
+export async function startServer(overrides: Partial<Settings> = {}, logger?: Logger): Promise<RunningServer> {
+  const settings = loadSettings(overrides);
+  const log = logger ?? createLogger(settings.log_level, settings.log_format);
+  const store = new AppStore(settings.data_dir);
+  const pool = new SandboxPool({
+    size: settings.sandbox.children || undefined,
+    childHeapMb: settings.sandbox.child_heap_mb,
+    onRestart: (child, reason) => log.warn('sandbox child restarted', { child, reason }),
+  });
+  const registry = new Registry(store, pool, log, { idleUnloadMs: 10 * 60_000, retryDelayMs: 1000 });
+  const executions = new ExecutionLog(store.layout, settings.execution_log.flush_interval_ms, (err) =>
+    log.error('execution log write failed', { error: String(err) }),
+  );
+  const admin = new Admin(registry);
+  const executor = new Executor(registry, executions);
+  const watcher = new AppWatcher(store.layout.appsDir, (id) => registry.reload(id), log);
+  let ready = false;
+
+  await registry.loadAll();
+  await watcher.start();
+  ready = true;
+
+  const app = createHttpApp({ admin, executor, maxBodyBytes: settings.max_body_bytes, logger: log, isReady: () => ready });
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(settings.port, settings.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  const url = `http://${host}:${port}`;
+  log.info('loopai listening', { url, data_dir: settings.data_dir, loop_apps: registry.list().length });
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      ready = false;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await stopped;
+      await watcher.close();
+      await registry.close();
+      await executions.flush();
+      await pool.close();
+    })());
+  return { url, settings, registry, logger: log, close };
+}

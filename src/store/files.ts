@@ -1,0 +1,67 @@
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+
+/** Write-temp-then-rename, so a reader or a crash never sees half a file. */
+export async function writeAtomic(file: string, data: string): Promise<void> {
+  await fsp.mkdir(path.dirname(file), { recursive: true });
+  await writeFileAtomic(file, data);
+}
+
+/**
+ * Points `link` at `target` (a relative name) atomically: a new link beside it, then a rename over the old one.
+ * Readers see either the old or the new target, never a missing link.
+ */
+export async function swapSymlink(link: string, target: string): Promise<void> {
+  const tmp = `${link}.tmp-${process.pid}-${Date.now()}`;
+  await fsp.symlink(target, tmp);
+  try {
+    await fsp.rename(tmp, link);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export async function readLinkOrNull(link: string): Promise<string | null> {
+  try {
+    return await fsp.readlink(link);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EINVAL') {
+      return null;
+    }
+    throw err;
+  }
+}
+
+export async function readTextOrNull(file: string): Promise<string | null> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** Appends whole lines in one write call, so concurrent readers and crashes see only complete lines. */
+export async function appendLines(file: string, records: unknown[]): Promise<void> {
+  if (records.length === 0) return;
+  await fsp.mkdir(path.dirname(file), { recursive: true });
+  await fsp.appendFile(file, records.map((r) => JSON.stringify(r) + '\n').join(''));
+}
+
+/** Parses a JSONL file, skipping a torn last line (a crash mid-append) and blank lines. */
+export async function readJsonl<T>(file: string): Promise<T[]> {
+  const text = await readTextOrNull(file);
+  if (!text) return [];
+  const out: T[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as T);
+    } catch {
+      // only a torn line from an interrupted append can be here; it carries nothing whole
+    }
+  }
+  return out;
+}

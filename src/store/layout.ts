@@ -1,0 +1,48 @@
+import path from 'node:path';
+import { checkLoopAppId, checkVersion } from '../domain/ids';
+
+/** Where everything lives under the data dir. Every id is checked before it becomes part of a path. */
+export class Layout {
+  readonly appsDir: string;
+
+  constructor(readonly dataDir: string) {
+    this.appsDir = path.join(dataDir, 'loop-apps');
+  }
+
+  app(id: string): string {
+    return path.join(this.appsDir, checkLoopAppId(id));
+  }
+  config(id: string): string {
+    return path.join(this.app(id), 'config.yaml');
+  }
+  artifacts(id: string): string {
+    return path.join(this.app(id), 'artifacts');
+  }
+  version(id: string, version: string): string {
+    return path.join(this.artifacts(id), checkVersion(version));
+  }
+  active(id: string): string {
+    return path.join(this.artifacts(id), 'active');
+  }
+  datasets(id: string): string {
+    return path.join(this.app(id), 'datasets');
+  }
+  examples(id: string): string {
+    return path.join(this.datasets(id), 'examples.jsonl');
+  }
+  executionsDir(id: string): string {
+    return path.join(this.datasets(id), 'executions');
+  }
+  /** `datasets/executions/YYYY-MM-DD.jsonl`, by UTC day. */
+  executions(id: string, day: string): string {
+    return path.join(this.executionsDir(id), `${day}.jsonl`);
+  }
+  validations(id: string): string {
+    return path.join(this.datasets(id), 'validations', 'sampled.jsonl');
+  }
+  analytics(id: string): string {
+    return path.join(this.datasets(id), 'analytics', 'daily-stats.json');
+  }
+}
+
+export const utcDay = (d: Date): string => d.toISOString().slice(0, 10);

@@ -1,0 +1,73 @@
+import fsp from 'node:fs/promises';
+import type { ExecutionRecord } from '../domain/types';
+import { appendLines } from '../store/files';
+import { Layout, utcDay } from '../store/layout';
+
+/**
+ * Buffers execution records and appends them to `datasets/executions/YYYY-MM-DD.jsonl` off the hot path:
+ * one write per file per flush interval. What a `kill -9` can lose: the records of the last flush interval.
+ */
+export class ExecutionLog {
+  private buffers = new Map<string, ExecutionRecord[]>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  private checkedFiles = new Set<string>();
+
+  constructor(
+    private readonly layout: Layout,
+    private readonly flushIntervalMs: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  append(appId: string, record: ExecutionRecord): void {
+    const file = this.layout.executions(appId, utcDay(new Date(record.ts)));
+    let buffer = this.buffers.get(file);
+    if (!buffer) this.buffers.set(file, (buffer = []));
+    buffer.push(record);
+    this.timer ??= setTimeout(() => void this.flush(), this.flushIntervalMs);
+  }
+
+  /** Writes everything buffered so far; resolves when it is on disk. Flushes never overlap. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const batch = this.buffers;
+    this.buffers = new Map();
+    this.flushing = this.flushing.then(() => this.write(batch));
+    return this.flushing;
+  }
+
+  private async write(batch: Map<string, ExecutionRecord[]>): Promise<void> {
+    for (const [file, records] of batch) {
+      try {
+        await this.repairTornTail(file);
+        await appendLines(file, records);
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+  }
+
+  /**
+   * A crash in the middle of an append can leave a last line without its newline. Before the first append to a
+   * file in this process, cut such a tail, so every line in the file stays parseable.
+   */
+  private async repairTornTail(file: string): Promise<void> {
+    if (this.checkedFiles.has(file)) return;
+    this.checkedFiles.add(file);
+    const handle = await fsp.open(file, 'r+').catch(() => null);
+    if (!handle) return;
+    try {
+      const { size } = await handle.stat();
+      if (size === 0) return;
+      const tailSize = Math.min(size, 1 << 20);
+      const tail = Buffer.alloc(tailSize);
+      await handle.read(tail, 0, tailSize, size - tailSize);
+      if (tail[tailSize - 1] === 0x0a) return;
+      const lastNewline = tail.lastIndexOf(0x0a);
+      await handle.truncate(lastNewline < 0 ? size - tailSize : size - tailSize + lastNewline + 1);
+    } finally {
+      await handle.close();
+    }
+  }
+}
