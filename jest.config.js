@@ -3,5 +3,7 @@ module.exports = {
   preset: 'ts-jest',
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
   testTimeout: 30000,
+  globalSetup: '<rootDir>/test/global-setup.js',
 };
