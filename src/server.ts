@@ -10,6 +10,12 @@ import { loadSettings, type Settings } from './settings';
 import { AppStore } from './store/app-store';
 import { ExecutionLog } from './telemetry/execution-log';
 import { AppWatcher } from './watch/watcher';
+import { jobRoutes } from './http/routes/jobs';
+import { Jobs } from './synthesis/jobs';
+import { LearnerGenerator } from './synthesis/learner-generator';
+import { createLlmClient } from './synthesis/llm/client';
+import { LlmGenerator } from './synthesis/llm/generator';
+import { Synthesizer } from './synthesis/synthesizer';
 
 export interface RunningServer {
   url: string;
@@ -36,6 +42,9 @@ export async function startServer(overrides: Partial<Settings> = {}, logger?: Lo
   );
   const admin = new Admin(registry);
   const executor = new Executor(registry, executions);
+  const llm = createLlmClient(settings.llm);
+  const generators = [new LearnerGenerator(), new LlmGenerator(llm, { model: settings.llm.model, repairRounds: settings.llm.repair_rounds })];
+  const synthesizer = new Synthesizer(admin, generators, settings.generator, new Jobs(log));
   const watcher = new AppWatcher(store.layout.appsDir, (id) => registry.reload(id), log);
   let ready = false;
 
@@ -43,7 +52,15 @@ export async function startServer(overrides: Partial<Settings> = {}, logger?: Lo
   await watcher.start();
   ready = true;
 
-  const app = createHttpApp({ admin, executor, maxBodyBytes: settings.max_body_bytes, logger: log, isReady: () => ready });
+  const app = createHttpApp({
+    admin,
+    executor,
+    synthesizer,
+    maxBodyBytes: settings.max_body_bytes,
+    logger: log,
+    isReady: () => ready,
+    routers: [jobRoutes(synthesizer.jobs)],
+  });
   const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -63,6 +80,7 @@ export async function startServer(overrides: Partial<Settings> = {}, logger?: Lo
       server.closeIdleConnections();
       await stopped;
       await watcher.close();
+      await synthesizer.jobs.idle();
       await registry.close();
       await executions.flush();
       await pool.close();

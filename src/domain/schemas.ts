@@ -1,4 +1,4 @@
-import type { LoopAppConfig } from './types';
+import type { LoopAppConfig, LoopAppSpec } from './types';
 
 /** JSON Schemas the server validates with (and the OpenAPI document is built from). */
 
@@ -91,9 +91,8 @@ export const configSchema = {
   properties: { ...specSchema.properties, ...settingsProperties },
 } as const;
 
-export const DEFAULT_SETTINGS: Omit<LoopAppConfig, keyof import('./types').LoopAppSpec> = {
+export const DEFAULT_SETTINGS: Omit<LoopAppConfig, keyof LoopAppSpec | 'generator'> = {
   status: 'active',
-  generator: 'auto',
   sampling: { rate: 0.05, strategy: 'uncertainty' },
   validation: { oracle: 'llm', schedule: '*/5 * * * *', min_samples: 50, accuracy_threshold: 0.9 },
   improvement: { auto: true, promotion: 'auto', canary_percent: 10 },
@@ -102,8 +101,6 @@ export const DEFAULT_SETTINGS: Omit<LoopAppConfig, keyof import('./types').LoopA
   retention_days: 30,
   execution: { timeout_ms: 50, memory_mb: 32 },
 };
-
-type Settings = typeof DEFAULT_SETTINGS;
 
 /** Fills every setting a config leaves out with its default, one level deep. */
 export function withDefaults(raw: Record<string, unknown>): LoopAppConfig {
@@ -117,5 +114,3 @@ export function withDefaults(raw: Record<string, unknown>): LoopAppConfig {
   }
   return out as unknown as LoopAppConfig;
 }
-
-export type { Settings };

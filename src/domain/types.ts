@@ -20,7 +20,8 @@ export interface LoopAppSpec {
 /** `config.yaml`: the spec plus the settings a person may edit by hand. */
 export interface LoopAppConfig extends LoopAppSpec {
   status: AppStatus;
-  generator: GeneratorChoice;
+  /** Which generator makes new versions; when left out, the server's `generator` setting decides. */
+  generator?: GeneratorChoice;
   sampling: { rate: number; strategy: 'random' | 'uncertainty' };
   validation: { oracle: 'llm' | 'http' | 'human'; schedule: string; min_samples: number; accuracy_threshold: number };
   improvement: { auto: boolean; promotion: 'auto' | 'canary' | 'manual'; canary_percent: number };
@@ -51,6 +52,10 @@ export interface VersionMetadata {
   sha256: string;
   files: Record<string, string>;
   notes?: string;
+  /** On regeneration: the active version's score on the same held-out rows. */
+  compared_with?: { version: string; accuracy: number; n: number };
+  /** Every candidate the generators made, with its score. */
+  candidates?: Array<{ generator: string; accuracy: number | null; error?: string }>;
 }
 
 /** What a program returns under the contract in DESIGN.md. */

@@ -3,7 +3,7 @@ import { ApiError, badRequest, conflict, notFound } from '../domain/errors';
 import { checkLoopAppId, checkVersion } from '../domain/ids';
 import { sampleFor } from '../domain/sample-input';
 import { specSchema, settingsPatchSchema } from '../domain/schemas';
-import type { LoopAppConfig, VersionMetadata, VersionStatus } from '../domain/types';
+import type { LabelledExample, LoopAppConfig, VersionMetadata, VersionStatus } from '../domain/types';
 import { sha256 } from '../store/app-store';
 import Ajv from 'ajv';
 import { compileSchemas, describeAjvErrors } from './app-loader';
@@ -85,6 +85,47 @@ export class Admin {
     const why = this.registry.loadErrors.get(id);
     if (why) throw new ApiError(503, 'load_error', `Loop App '${id}' could not be loaded: ${why}`);
     throw notFound(`no Loop App '${id}'`);
+  }
+
+  /**
+   * Checks labelled rows against the app's schemas: every bad row is listed by index, and nothing is written
+   * unless all are good.
+   */
+  checkExamples(
+    spec: Pick<LoopAppConfig, 'input_schema' | 'output_schema'>,
+    rows: unknown,
+    validators = compileSchemas(spec),
+  ): Array<{ input: unknown; output: unknown }> {
+    if (!Array.isArray(rows) || rows.length === 0) {
+      throw badRequest('invalid_examples', 'send a non-empty JSON array (or JSONL) of {"input": …, "output": …}');
+    }
+    const bad: Array<{ index: number; errors: Array<{ path: string; message: string }> }> = [];
+    rows.forEach((row, index) => {
+      if (!isPlainObject(row) || !('input' in row) || !('output' in row)) {
+        bad.push({ index, errors: [{ path: '/', message: 'must be an object with "input" and "output"' }] });
+        return;
+      }
+      const errors = [
+        ...(validators.validateInput(row.input) ? [] : describeAjvErrors(validators.validateInput.errors).map((e) => ({ ...e, path: `/input${e.path === '/' ? '' : e.path}` }))),
+        ...(validators.validateOutput(row.output) ? [] : describeAjvErrors(validators.validateOutput.errors).map((e) => ({ ...e, path: `/output${e.path === '/' ? '' : e.path}` }))),
+      ];
+      if (errors.length) bad.push({ index, errors });
+    });
+    if (bad.length) {
+      throw badRequest('invalid_examples', `${bad.length} of ${rows.length} examples do not match the schemas; nothing was stored`, {
+        rows: bad.slice(0, 1000),
+      });
+    }
+    return rows.map((r) => ({ input: r.input, output: r.output }));
+  }
+
+  /** Appends checked labelled rows to `datasets/examples.jsonl`. */
+  async addExamples(id: string, rows: unknown, source: LabelledExample['source'] = 'user'): Promise<number> {
+    const app = this.app(id);
+    const checked = this.checkExamples(app.config, rows, app);
+    const ts = new Date().toISOString();
+    await this.store.appendExamples(id, checked.map((r) => ({ ...r, source, ts })));
+    return checked.length;
   }
 
   /** Applies a settings patch to config.yaml (read from disk, so hand edits made meanwhile are kept). */

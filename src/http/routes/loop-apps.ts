@@ -3,14 +3,16 @@ import { badRequest } from '../../domain/errors';
 import type { Admin, ProgramUpload } from '../../runtime/admin';
 import { MAX_BATCH, type Executor } from '../../runtime/executor';
 import type { LiveApp } from '../../runtime/registry';
+import type { Job } from '../../synthesis/jobs';
+import type { Synthesizer } from '../../synthesis/synthesizer';
 import { readJson } from '../body';
 
 export interface LoopAppRoutesDeps {
   admin: Admin;
   executor: Executor;
   maxBodyBytes: number;
-  /** The seam for program synthesis: starts a generation job for an app without a hand-written program. */
-  generate?: (appId: string, reason: 'create' | 'regenerate') => Promise<{ job_id: string }>;
+  /** Program synthesis: generation jobs for apps created without a hand-written program, and regeneration. */
+  synthesizer: Synthesizer;
 }
 
 /** What `GET /loop-apps/{id}` shows: the config plus what is derived from the files (not stored). */
@@ -33,7 +35,9 @@ const objectBody = async (req: Request, limit: number): Promise<Record<string, u
   return body as Record<string, unknown>;
 };
 
-export function loopAppRoutes({ admin, executor, maxBodyBytes, generate }: LoopAppRoutesDeps): Router {
+const jobAccepted = (job: Job) => ({ job_id: job.job_id, loop_app_id: job.loop_app_id, state: job.state, job_url: `/jobs/${job.job_id}` });
+
+export function loopAppRoutes({ admin, executor, maxBodyBytes, synthesizer }: LoopAppRoutesDeps): Router {
   const router = Router();
   const body = (req: Request) => objectBody(req, maxBodyBytes);
 
@@ -61,16 +65,28 @@ export function loopAppRoutes({ admin, executor, maxBodyBytes, generate }: LoopA
   router.post('/', async (req, res) => {
     const spec = await body(req);
     const config = await admin.checkNew(spec);
+    const id = config.loop_app_id;
+    const examples = spec.examples === undefined ? [] : admin.checkExamples(config, spec.examples);
     if (spec.program !== undefined) {
       const version = await admin.createWithProgram(config, spec.program as ProgramUpload);
-      res.status(201).json({ ...describeApp(admin.app(config.loop_app_id)), version });
+      if (examples.length) await admin.addExamples(id, examples);
+      res.status(201).json({ ...describeApp(admin.app(id)), version });
       return;
     }
-    if (!generate) {
-      throw badRequest('program_required', 'send "program": {"code": …} with the spec; this server cannot generate programs');
+    synthesizer.choose(config);
+    if (!examples.length) {
+      throw badRequest('examples_required', 'send "examples": [{"input": …, "output": …}, …] to generate a program, or "program": {"code": …}');
     }
     await admin.create(config);
-    res.status(202).json({ loop_app_id: config.loop_app_id, ...(await generate(config.loop_app_id, 'create')) });
+    await admin.addExamples(id, examples);
+    res.status(202).json(jobAccepted(synthesizer.submit(id, 'create')));
+  });
+
+  router.post('/:id/examples', async (req, res) => {
+    const sent = await readJson(req, maxBodyBytes);
+    const rows = Array.isArray(sent) ? sent : (sent as { examples?: unknown })?.examples;
+    const added = await admin.addExamples(req.params.id, rows);
+    res.status(201).json({ added, total: (await admin.registry.store.readExamples(req.params.id)).length });
   });
 
   router.get('/:id', (req, res) => {
@@ -103,9 +119,7 @@ export function loopAppRoutes({ admin, executor, maxBodyBytes, generate }: LoopA
   router.post('/:id/versions', async (req, res) => {
     const upload = await body(req);
     if (upload.regenerate === true) {
-      admin.app(req.params.id);
-      if (!generate) throw badRequest('cannot_generate', 'this server cannot generate programs');
-      res.status(202).json(await generate(req.params.id, 'regenerate'));
+      res.status(202).json(jobAccepted(synthesizer.submit(req.params.id, 'regenerate')));
       return;
     }
     res.status(201).json(await admin.uploadVersion(req.params.id, upload as unknown as ProgramUpload));

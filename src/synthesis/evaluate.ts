@@ -1,0 +1,103 @@
+import crypto from 'node:crypto';
+import type { SandboxPool } from '../runtime/sandbox/pool';
+import type { Labelled, ProgramFiles, Scored } from './generator';
+
+/** JSON with sorted keys: equal values give equal text, whatever the key order. */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+const MAX_CLASSES_REPORTED = 50;
+
+/** Accuracy, per-class precision/recall and the confusion matrix of predictions against labels. */
+export function score(expected: unknown[], predicted: unknown[], method: string): Omit<Scored, 'failures'> {
+  const n = expected.length;
+  const keyOf = (v: unknown) => (typeof v === 'string' ? v : canonical(v));
+  const confusion: Record<string, Record<string, number>> = {};
+  let correct = 0;
+  expected.forEach((want, i) => {
+    const e = keyOf(want);
+    const p = predicted[i] === undefined ? '(error)' : keyOf(predicted[i]);
+    if (e === p) correct += 1;
+    confusion[e] ??= {};
+    confusion[e][p] = (confusion[e][p] ?? 0) + 1;
+  });
+  const report: Omit<Scored, 'failures'> = { accuracy: n ? correct / n : 0, n, method };
+  const classes = Object.keys(confusion).sort();
+  if (classes.length <= MAX_CLASSES_REPORTED) {
+    report.confusion = confusion;
+    report.per_class = Object.fromEntries(
+      classes.map((c) => {
+        const tp = confusion[c][c] ?? 0;
+        const support = Object.values(confusion[c]).reduce((a, b) => a + b, 0);
+        const predictedAs = classes.reduce((sum, e) => sum + (confusion[e][c] ?? 0), 0);
+        return [c, { precision: predictedAs ? tp / predictedAs : 0, recall: support ? tp / support : 0, support }];
+      }),
+    );
+  }
+  return report;
+}
+
+/** Runs a program in the real sandbox on labelled rows and scores it. */
+export async function evaluateInSandbox(
+  pool: SandboxPool,
+  appId: string,
+  program: ProgramFiles,
+  rows: Labelled[],
+  limits: { timeoutMs: number; memoryMb: number },
+  method = 'held-out',
+): Promise<Scored & { predicted: unknown[] }> {
+  const key = `${appId}@eval@${crypto.randomUUID()}`;
+  await pool.load({ key, code: program.code, files: program.files, ...limits });
+  const predicted: unknown[] = [];
+  const failures: Scored['failures'] = [];
+  try {
+    for (let start = 0; start < rows.length; start += 200) {
+      const chunk = rows.slice(start, start + 200);
+      const outcomes = await pool.runBatch(
+        key,
+        chunk.map((r) => r.input),
+      );
+      outcomes.forEach((outcome, k) => {
+        const row = chunk[k];
+        const got = outcome.ok ? outcome.answer.result : undefined;
+        predicted.push(got);
+        if (!outcome.ok) failures.push({ input: row.input, expected: row.output, got: null, error: outcome.error.message });
+        else if (canonical(got) !== canonical(row.output)) failures.push({ input: row.input, expected: row.output, got });
+      });
+    }
+  } finally {
+    await pool.unload(key);
+  }
+  return { ...score(rows.map((r) => r.output), predicted, method), failures, predicted };
+}
+
+/**
+ * The held-out split: a row is held out when the hash of its input says so (1 in 5). The split of a row never
+ * changes as data grows, so a version and a later candidate are compared on rows neither was trained on.
+ */
+export function holdout<T extends Labelled>(rows: T[]): { train: T[]; test: T[] } {
+  const train: T[] = [];
+  const test: T[] = [];
+  for (const row of rows) {
+    const h = crypto.createHash('sha256').update(canonical(row.input)).digest();
+    (h[0] % 5 === 0 ? test : train).push(row);
+  }
+  return { train, test };
+}
+
+/** Deterministic k folds (by input hash) for data too scarce to hold a fifth out. */
+export function folds<T extends Labelled>(rows: T[], k: number): Array<{ train: T[]; test: T[] }> {
+  const fold = (row: T) => crypto.createHash('sha256').update(canonical(row.input)).digest().readUInt32BE(0) % k;
+  return Array.from({ length: k }, (_, i) => ({
+    train: rows.filter((r) => fold(r) !== i),
+    test: rows.filter((r) => fold(r) === i),
+  }));
+}

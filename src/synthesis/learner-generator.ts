@@ -1,0 +1,33 @@
+import type { LoopAppSpec } from '../domain/types';
+import type { Candidate, GenerateContext, Generator } from './generator';
+import { learn, learnableTarget, LearnerUnsupported } from './learner';
+
+/** The offline learner as a generator: no key, no network. */
+export class LearnerGenerator implements Generator {
+  readonly name = 'learner' as const;
+
+  constructor(private readonly seed = 42) {}
+
+  unavailable(spec: LoopAppSpec): string | null {
+    try {
+      learnableTarget(spec.output_schema);
+      return null;
+    } catch (err) {
+      if (err instanceof LearnerUnsupported) return err.message;
+      throw err;
+    }
+  }
+
+  async generate(ctx: GenerateContext): Promise<Candidate> {
+    ctx.progress(`learner: training on ${ctx.train.length} examples`);
+    const learned = learn(ctx.train, ctx.spec.input_schema, ctx.spec.output_schema, { seed: this.seed });
+    const { ['program.js']: code, ...files } = learned.files;
+    const { features, kept_weights, program_kb, train_seconds } = learned.stats;
+    return {
+      generator: 'learner',
+      code,
+      files,
+      notes: `${kept_weights} weights over ${features} features, ${program_kb} KB, trained in ${train_seconds} s`,
+    };
+  }
+}

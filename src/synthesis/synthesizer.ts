@@ -1,0 +1,173 @@
+import { badRequest } from '../domain/errors';
+import type { EvalReport, GeneratorChoice, LoopAppConfig, VersionMetadata } from '../domain/types';
+import type { Admin } from '../runtime/admin';
+import type { LiveApp } from '../runtime/registry';
+import { canonical, evaluateInSandbox, folds, holdout, score } from './evaluate';
+import type { Job, Jobs } from './jobs';
+import type { Candidate, Generator, Labelled, ProgramFiles, Scored } from './generator';
+
+/** What of a scored run is kept in metadata.json: the figures, not the rows. */
+const toReport = ({ accuracy, n, method, per_class, confusion }: Scored): EvalReport => ({ accuracy, n, method, per_class, confusion });
+
+/** Below this many held-out rows a fifth is too few to judge by: k-fold cross-validation instead. */
+const MIN_HELD_OUT = 10;
+const K_FOLDS = 5;
+
+export interface SynthesisResult {
+  version: string;
+  activated: boolean;
+  generator: string;
+  eval: EvalReport;
+  compared_with?: VersionMetadata['compared_with'];
+  candidates: NonNullable<VersionMetadata['candidates']>;
+}
+
+type Progress = (message: string) => void;
+
+/**
+ * Makes a new version from the spec and all labelled data: every chosen generator makes a candidate, each is
+ * scored on rows it never saw, the best is written as `vN+1`, and the promotion rule decides whether it serves:
+ * on creation it becomes active; on regeneration only if it scores at least as well as the active version on the
+ * same held-out rows.
+ */
+export class Synthesizer {
+  constructor(
+    private readonly admin: Admin,
+    private readonly generators: Generator[],
+    private readonly defaultChoice: GeneratorChoice,
+    readonly jobs: Jobs,
+  ) {}
+
+  /** Generators this app would use; a 400 that says why when none can (before anything is written). */
+  choose(config: LoopAppConfig): Generator[] {
+    const choice = config.generator ?? this.defaultChoice;
+    const wanted = this.generators.filter((g) => choice === 'auto' || g.name === choice);
+    const usable = wanted.filter((g) => g.unavailable(config) === null);
+    if (!usable.length) {
+      const reasons = wanted.map((g) => `${g.name}: ${g.unavailable(config)}`).join(' ');
+      throw badRequest('cannot_generate', `no generator can make a program for '${config.loop_app_id}' (generator: ${choice}). ${reasons}`);
+    }
+    return usable;
+  }
+
+  /** Starts a generation job: `create` activates what it makes, `regenerate` follows the promotion rule. */
+  submit(appId: string, reason: 'create' | 'regenerate'): Job {
+    this.choose(this.admin.app(appId).config);
+    return this.jobs.submit(reason, appId, (progress) => this.run(appId, progress));
+  }
+
+  async run(appId: string, progress: Progress): Promise<SynthesisResult> {
+    const app = this.admin.app(appId);
+    const generators = this.choose(app.config);
+    const rows = await this.labelledRows(appId);
+    if (!rows.length) {
+      throw new Error(`'${appId}' has no labelled examples; POST /loop-apps/${appId}/examples first`);
+    }
+    const split = holdout(rows);
+    const scarce = split.test.length < MIN_HELD_OUT || split.train.length < MIN_HELD_OUT;
+    progress(
+      scarce
+        ? `${rows.length} labelled rows: too few to hold a fifth out, scoring by ${K_FOLDS}-fold cross-validation`
+        : `${rows.length} labelled rows: ${split.train.length} to train on, ${split.test.length} held out`,
+    );
+
+    const scored: Array<{ candidate: Candidate; report: EvalReport }> = [];
+    const candidates: SynthesisResult['candidates'] = [];
+    for (const generator of generators) {
+      try {
+        const result = scarce
+          ? await this.crossValidated(app, generator, rows, progress)
+          : await this.heldOut(app, generator, split, progress);
+        progress(`${generator.name}: accuracy ${(result.report.accuracy * 100).toFixed(1)} % (${result.report.method})`);
+        scored.push(result);
+        candidates.push({ generator: generator.name, accuracy: result.report.accuracy });
+      } catch (err) {
+        const message = (err as Error).message;
+        progress(`${generator.name} failed: ${message}`);
+        candidates.push({ generator: generator.name, accuracy: null, error: message });
+      }
+    }
+    if (!scored.length) {
+      throw new Error(`every generator failed: ${candidates.map((c) => `${c.generator}: ${c.error}`).join('; ')}`);
+    }
+    // the best score wins; on a tie the earlier generator (the learner: cheaper, deterministic)
+    const best = scored.reduce((a, b) => (b.report.accuracy > a.report.accuracy ? b : a));
+
+    const active = await this.admin.registry.store.activeVersion(appId);
+    let compared_with: SynthesisResult['compared_with'];
+    if (active) {
+      const current = await this.admin.registry.store.readVersion(appId, active);
+      const { ['program.js']: code, ...files } = current.files;
+      const testRows = scarce ? rows : split.test;
+      const report = await this.evaluate(app, { code: code ?? '', files }, testRows, scarce ? 'all labelled rows' : 'held-out');
+      compared_with = { version: active, accuracy: report.accuracy, n: report.n };
+      progress(`active ${active}: accuracy ${(report.accuracy * 100).toFixed(1)} % on the same rows`);
+    }
+
+    const meta = await this.admin.addVersion(appId, best.candidate, {
+      generator: best.candidate.generator,
+      eval: best.report,
+      trained_on: scarce ? rows.length : split.train.length,
+      notes: best.candidate.notes,
+      compared_with,
+      candidates,
+    });
+    const promote = !compared_with || best.report.accuracy >= compared_with.accuracy;
+    if (promote) await this.admin.activate(appId, meta.version, active ? 'regenerated' : 'created');
+    progress(
+      promote
+        ? `${meta.version} is active`
+        : `${meta.version} stays testing: ${(best.report.accuracy * 100).toFixed(1)} % < ${compared_with!.version}'s ${(compared_with!.accuracy * 100).toFixed(1)} %`,
+    );
+    return { version: meta.version, activated: promote, generator: best.candidate.generator, eval: best.report, compared_with, candidates };
+  }
+
+  /** All labelled rows, one per distinct input (the latest label wins: a correction replaces the old one). */
+  private async labelledRows(appId: string): Promise<Labelled[]> {
+    const byInput = new Map<string, Labelled>();
+    for (const row of await this.admin.registry.store.readExamples(appId)) {
+      byInput.set(canonical(row.input), { input: row.input, output: row.output });
+    }
+    return [...byInput.values()];
+  }
+
+  private async heldOut(app: LiveApp, generator: Generator, split: { train: Labelled[]; test: Labelled[] }, progress: Progress) {
+    const candidate = await generator.generate(this.context(app, split.train, progress));
+    const report = toReport(await this.evaluate(app, candidate, split.test, 'held-out'));
+    return { candidate, report };
+  }
+
+  /** k-fold score of the generator, then the program it makes from all rows. */
+  private async crossValidated(app: LiveApp, generator: Generator, rows: Labelled[], progress: Progress) {
+    if (generator.name === 'llm') {
+      // an LLM run per fold would cost k times as much: score its program on the rows it was shown
+      const candidate = await generator.generate(this.context(app, rows, progress));
+      return { candidate, report: toReport(await this.evaluate(app, candidate, rows, 'training rows (too few to hold out)')) };
+    }
+    const expected: unknown[] = [];
+    const predicted: unknown[] = [];
+    for (const fold of folds(rows, Math.min(K_FOLDS, rows.length))) {
+      if (!fold.test.length || !fold.train.length) continue;
+      const candidate = await generator.generate(this.context(app, fold.train, () => undefined));
+      const report = await this.evaluate(app, candidate, fold.test, 'fold');
+      expected.push(...fold.test.map((r) => r.output));
+      predicted.push(...report.predicted);
+    }
+    const candidate = await generator.generate(this.context(app, rows, progress));
+    return { candidate, report: score(expected, predicted, `${K_FOLDS}-fold cross-validation`) };
+  }
+
+  private context(app: LiveApp, train: Labelled[], progress: Progress) {
+    return {
+      spec: app.config,
+      train,
+      evaluate: (program: ProgramFiles, rows: Labelled[]) => this.evaluate(app, program, rows, 'training rows'),
+      progress,
+    };
+  }
+
+  private evaluate(app: LiveApp, program: ProgramFiles, rows: Labelled[], method: string) {
+    const { timeout_ms, memory_mb } = app.config.execution;
+    return evaluateInSandbox(this.admin.registry.pool, app.id, program, rows, { timeoutMs: Math.max(timeout_ms, 1000), memoryMb: memory_mb }, method);
+  }
+}
