@@ -21,6 +21,7 @@ export interface RunningServer {
   url: string;
   settings: Settings;
   registry: Registry;
+  synthesizer: Synthesizer;
   logger: Logger;
   /** Graceful stop: no new connections, in-flight requests finish, logs are flushed, children stopped. */
   close(): Promise<void>;
@@ -85,5 +86,5 @@ export async function startServer(overrides: Partial<Settings> = {}, logger?: Lo
       await executions.flush();
       await pool.close();
     })());
-  return { url, settings, registry, logger: log, close };
+  return { url, settings, registry, synthesizer, logger: log, close };
 }
