@@ -1,0 +1,39 @@
+/** Messages between the server (parent) and a sandbox child process. */
+
+export interface ProgramSource {
+  /** Unique per loaded program, e.g. `${appId}@${version}@${sha}`; the part before '@' picks the child. */
+  key: string;
+  /** program.js text. */
+  code: string;
+  /** Other files of the version, read-only in `loopai.files`. */
+  files: Record<string, string>;
+  /** Per call. */
+  timeoutMs: number;
+  /** Isolate heap limit. */
+  memoryMb: number;
+}
+
+export type ErrorCode = 'timeout' | 'memory' | 'program_error' | 'bad_answer' | 'sandbox_crash' | 'not_loaded';
+
+export interface Answer {
+  result: unknown;
+  confidence?: number;
+  reason?: string;
+}
+
+export type CallOutcome = { ok: true; answer: Answer } | { ok: false; error: { code: ErrorCode; message: string } };
+
+/** Parent → child. Inputs travel as JSON text and are parsed inside the isolate. */
+export type ToChild =
+  | { type: 'load'; id: number; program: ProgramSource; selfCheck?: string }
+  | { type: 'unload'; id: number; key: string }
+  | { type: 'run'; id: number; key: string; inputs: string[] };
+
+/** A call's result as the child sends it: the answer as JSON text, or an error. */
+export type WireOutcome = { ok: true; answer: string } | { ok: false; error: { code: ErrorCode; message: string } };
+
+/** Child → parent. */
+export type FromChild =
+  | { type: 'loaded'; id: number; error?: string }
+  | { type: 'unloaded'; id: number }
+  | { type: 'ran'; id: number; outcomes: WireOutcome[] };
