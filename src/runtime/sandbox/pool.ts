@@ -61,7 +61,8 @@ class Child {
   }
 
   private spawn(): ChildProcess {
-    const proc = fork(HOST, [], { execArgv: this.execArgv, serialization: 'json', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    // untrusted code's output (and V8's out-of-memory dumps) stays out of the server's logs; restarts are logged
+    const proc = fork(HOST, [], { execArgv: this.execArgv, serialization: 'json', stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
     proc.on('message', (reply: FromChild) => {
       const waiting = this.pending.get(reply.id);
       if (!waiting) return;
