@@ -10,10 +10,14 @@ export function createLlmClient(llm: Settings['llm'], maxRetries = 3): OpenAI | 
   return new OpenAI({ apiKey: llm.api_key ?? 'not-needed', baseURL: llm.base_url, timeout: llm.timeout_ms, maxRetries });
 }
 
-/** An LLM error as a message that says what to fix. */
-export function describeLlmError(err: unknown, client: OpenAI): string {
+/**
+ * An LLM error as a message that says what to fix. `elapsedMs` tells a timeout from a refused connection where
+ * the runtime does not say which it was (the SDK cannot always tell).
+ */
+export function describeLlmError(err: unknown, client: OpenAI, elapsedMs = 0): string {
   const where = client.baseURL;
-  if (err instanceof OpenAI.APIConnectionTimeoutError) return `the LLM server at ${where} timed out (timeout ${client.timeout} ms)`;
+  const timedOut = err instanceof OpenAI.APIConnectionError && elapsedMs >= client.timeout;
+  if (err instanceof OpenAI.APIConnectionTimeoutError || timedOut) return `the LLM server at ${where} timed out (timeout ${client.timeout} ms)`;
   if (err instanceof OpenAI.APIConnectionError) return `cannot reach the LLM server at ${where} (check OPENAI_BASE_URL)`;
   if (err instanceof OpenAI.AuthenticationError || err instanceof OpenAI.PermissionDeniedError) {
     return `the LLM server at ${where} refused the API key (check OPENAI_API_KEY)`;

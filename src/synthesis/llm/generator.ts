@@ -108,11 +108,12 @@ export class LlmGenerator implements Generator {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       ctx.progress(`llm: attempt ${attempt} of ${attempts} (${this.options.model})`);
       let reply: string;
+      const started = Date.now();
       try {
         const completion = await client.chat.completions.create({ model: this.options.model, messages, temperature: 0 });
         reply = completion.choices[0]?.message?.content ?? '';
       } catch (err) {
-        throw new Error(describeLlmError(err, client));
+        throw new Error(describeLlmError(err, client, Date.now() - started));
       }
       messages.push({ role: 'assistant', content: reply });
       const extracted = extractCode(reply);
