@@ -11,6 +11,7 @@ async function main(): Promise<void> {
   const dataDir = path.resolve(process.argv[2] ?? 'loopai-data');
   const server = await startServer({ data_dir: dataDir, host: '127.0.0.1', port: 0, generator: 'learner' }, silentLogger());
   try {
+    for (const [id, why] of server.registry.loadErrors) throw new Error(`${id} does not load: ${why}`);
     for (const app of server.registry.list()) {
       fs.rmSync(path.join(dataDir, 'loop-apps', app.id, 'artifacts'), { recursive: true, force: true });
       fs.mkdirSync(path.join(dataDir, 'loop-apps', app.id, 'artifacts'));
