@@ -1,5 +1,5 @@
-import { featurize, scoreModel, type FeatureSpec, type LinearModel } from './model';
-import { trainLinear, vectorize, vocabulary } from './train';
+import { featurize, prepare, scoreModel, type FeatureSpec, type LinearModel } from './model';
+import { keepColumns, restrict, tfidf, trainLinear } from './train';
 
 export interface LearnerOptions {
   /** Seed of the coordinate order (default 42): the same data and seed give byte-identical files. */
@@ -85,30 +85,30 @@ export function learn(
   const docs = examples.map((e) => featurize(e.input, spec));
 
   // first fit on every feature, then keep those that carry most of the weight and fit again on them
-  const full = vocabulary(docs);
-  const first = trainLinear(vectorize(docs, full.vocab, full.idf), y, labels.length, c, seed);
-  const kept = selectFeatures(full.vocab, first, maxFeatures, weightMass);
-  const final = vocabulary(docs, kept);
-  const weights = trainLinear(vectorize(docs, final.vocab, final.idf), y, labels.length, c, seed);
+  const { vocab: full, matrix } = tfidf(docs);
+  const first = trainLinear(matrix, y, labels.length, c, seed);
+  const kept = selectFeatures(matrix.columns, first, maxFeatures, weightMass);
+  const final = restrict(full, (column) => kept.has(column));
+  const weights = trainLinear(keepColumns(matrix, full, kept), y, labels.length, c, seed);
 
-  const features: Record<string, number[]> = {};
-  final.vocab.forEach((term, i) => (features[term] = [round(final.idf[i], 5), ...weights.map((w) => round(w[i], 4))]));
-  const model: LinearModel = {
-    spec,
-    labels,
-    field,
-    features,
-    bias: weights.map((w) => round(w[final.vocab.length], 5)),
-    temperature: 2,
-  };
+  let column = 0;
+  const blocks = final.terms.map((terms, b) => {
+    const block: Record<string, number[]> = {};
+    terms.forEach((term, i) => {
+      block[term] = [round(final.idf[b][i], 5), ...weights.map((w) => round(w[column], 4))];
+      column += 1;
+    });
+    return block;
+  });
+  const model: LinearModel = { spec, labels, field, blocks, bias: weights.map((w) => round(w[column], 5)), temperature: 2 };
   const modelJson = JSON.stringify(model);
   const program = emitProgram();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return {
     files: { 'program.js': program, 'model.json': modelJson },
     stats: {
-      features: full.vocab.length,
-      kept_weights: final.vocab.length * weights.length,
+      features: matrix.columns,
+      kept_weights: column * weights.length,
       program_kb: Math.round(((program.length + modelJson.length) / 1024) * 10) / 10,
       train_seconds: Math.round(seconds * 1000) / 1000,
       classes: labels.map((l) => String(l)),
@@ -116,16 +116,16 @@ export function learn(
   };
 }
 
-/** Features by their largest |weight| over classes, until `mass` of the total is covered (at most `max`). */
-function selectFeatures(vocab: string[], weights: Float64Array[], max: number, mass: number): Set<string> {
-  const importance = vocab.map((_, i) => Math.max(...weights.map((w) => Math.abs(w[i]))));
-  const order = vocab.map((_, i) => i).sort((a, b) => importance[b] - importance[a] || (vocab[a] < vocab[b] ? -1 : 1));
+/** Columns by their largest |weight| over classes, until `mass` of the total is covered (at most `max`). */
+function selectFeatures(columns: number, weights: Float64Array[], max: number, mass: number): Set<number> {
+  const importance = Float64Array.from({ length: columns }, (_, i) => Math.max(...weights.map((w) => Math.abs(w[i]))));
+  const order = Array.from({ length: columns }, (_, i) => i).sort((a, b) => importance[b] - importance[a] || a - b);
   const total = importance.reduce((a, b) => a + b, 0);
-  const kept = new Set<string>();
+  const kept = new Set<number>();
   let covered = 0;
   for (const i of order) {
     if (kept.size >= max || covered >= mass * total || importance[i] === 0) break;
-    kept.add(vocab[i]);
+    kept.add(i);
     covered += importance[i];
   }
   return kept;
@@ -134,7 +134,9 @@ function selectFeatures(vocab: string[], weights: Float64Array[], max: number, m
 /** program.js: the scoring code (the same functions training used) and a small `execute`. */
 function emitProgram(): string {
   return `// Made by the Loopai offline learner: a linear text classifier. Its weights are in model.json.
-var MODEL = JSON.parse(loopai.files['model.json']);
+${prepare.toString()}
+
+var MODEL = prepare(JSON.parse(loopai.files['model.json']));
 
 ${featurize.toString()}
 
@@ -142,8 +144,8 @@ ${scoreModel.toString()}
 
 function execute(input) {
   var s = scoreModel(MODEL, input);
-  var label = MODEL.labels[s.label];
-  var result = MODEL.field === null ? label : { [MODEL.field]: label };
+  var label = MODEL.model.labels[s.label];
+  var result = MODEL.model.field === null ? label : { [MODEL.model.field]: label };
   return { result: result, confidence: Math.round(s.confidence * 10000) / 10000 };
 }
 `;
@@ -152,7 +154,7 @@ function execute(input) {
 /** Scores an input with an emitted model in this process (the program computes the same). */
 export function predict(modelJson: string, input: unknown): { result: unknown; confidence: number } {
   const model = JSON.parse(modelJson) as LinearModel;
-  const s = scoreModel(model, input);
+  const s = scoreModel(prepare(model), input);
   const label = model.labels[s.label];
   return { result: model.field === null ? label : { [model.field]: label }, confidence: Math.round(s.confidence * 10000) / 10000 };
 }

@@ -17,77 +17,89 @@ export interface LinearModel {
   labels: unknown[];
   /** Output shape: the label itself (null) or an object with the label under this key. */
   field: string | null;
-  /** feature → [idf, weight per class…] (one weight when there are two classes: score > 0 → labels[1]). */
-  features: Record<string, number[]>;
+  /** Per block (words, characters): term → [idf, weight per class…] (one weight for two classes: > 0 → labels[1]). */
+  blocks: Array<Record<string, number[]>>;
   bias: number[];
   /** Scales decision values before the softmax that gives `confidence`. */
   temperature: number;
 }
 
+/** A model ready to score: its blocks as Maps (fast lookups for many keys). */
+export interface PreparedModel {
+  model: LinearModel;
+  blocks: Array<Map<string, number[]>>;
+}
+
+export function prepare(model: LinearModel): PreparedModel {
+  return { model, blocks: model.blocks.map((block) => new Map(Object.entries(block))) };
+}
+
 /** Raw term counts of one input, in two blocks: words (1–2-grams) and characters (n-grams within words). */
-export function featurize(input: unknown, spec: FeatureSpec): { words: Record<string, number>; chars: Record<string, number> } {
-  const words: Record<string, number> = Object.create(null);
-  const chars: Record<string, number> = Object.create(null);
+export function featurize(input: unknown, spec: FeatureSpec): Array<Map<string, number>> {
+  const words = new Map<string, number>();
+  const chars = new Map<string, number>();
   const obj = input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : { value: input };
   for (let f = 0; f < spec.fields.length; f++) {
     const value = obj[spec.fields[f]];
     if (value === undefined || value === null) continue;
-    const prefix = spec.fieldAware ? f + ':' : '';
     if (typeof value !== 'string') {
-      const token = 'w|' + spec.fields[f] + '=' + String(value);
-      words[token] = (words[token] || 0) + 1;
+      const token = spec.fields[f] + '=' + String(value);
+      words.set(token, (words.get(token) || 0) + 1);
       continue;
     }
-    const tokens = value.toLowerCase().match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?|[!?$£€%&*@#]/gu) || [];
+    const prefix = spec.fieldAware ? f + ':' : '';
+    const lower = value.toLowerCase();
+    const tokens = lower.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?|[!?$£€%&*@#]/gu) || [];
     for (let i = 0; i < tokens.length; i++) {
-      const uni = prefix + 'w|' + tokens[i];
-      words[uni] = (words[uni] || 0) + 1;
+      const uni = prefix + tokens[i];
+      words.set(uni, (words.get(uni) || 0) + 1);
       if (i > 0) {
-        const bi = prefix + 'w|' + tokens[i - 1] + ' ' + tokens[i];
-        words[bi] = (words[bi] || 0) + 1;
+        const bi = prefix + tokens[i - 1] + ' ' + tokens[i];
+        words.set(bi, (words.get(bi) || 0) + 1);
       }
     }
-    const pieces = value.toLowerCase().split(/\s+/);
+    const pieces = lower.split(/\s+/);
     for (let p = 0; p < pieces.length; p++) {
       if (!pieces[p]) continue;
       const padded = ' ' + pieces[p] + ' ';
-      for (let n = spec.charMin; n <= spec.charMax; n++) {
-        if (padded.length < n) break;
+      for (let n = spec.charMin; n <= spec.charMax && n <= padded.length; n++) {
         for (let i = 0; i + n <= padded.length; i++) {
-          const gram = 'c|' + padded.slice(i, i + n);
-          chars[gram] = (chars[gram] || 0) + 1;
+          const gram = padded.slice(i, i + n);
+          chars.set(gram, (chars.get(gram) || 0) + 1);
         }
       }
     }
   }
-  return { words, chars };
+  return [words, chars];
 }
 
 /**
  * Decision values and confidence of one input. TF-IDF with sublinear tf, each block L2-normalised over the
- * model's features (as a FeatureUnion of two TfidfVectorizers would), then a linear score per class.
+ * model's terms (as a FeatureUnion of two TfidfVectorizers would), then a linear score per class.
  */
-export function scoreModel(model: LinearModel, input: unknown): { label: number; confidence: number; scores: number[] } {
+export function scoreModel(prepared: PreparedModel, input: unknown): { label: number; confidence: number; scores: number[] } {
+  const model = prepared.model;
   const counts = featurize(input, model.spec);
   const k = model.bias.length;
   const scores = model.bias.slice();
-  const blocks = [counts.words, counts.chars];
-  for (let b = 0; b < blocks.length; b++) {
-    const block = blocks[b];
+  for (let b = 0; b < counts.length; b++) {
+    const terms = prepared.blocks[b];
     let norm = 0;
-    const hits: Array<[number[], number]> = [];
-    for (const term in block) {
-      const entry = model.features[term];
-      if (!entry) continue;
-      const v = (1 + Math.log(block[term])) * entry[0];
+    const entries: number[][] = [];
+    const values: number[] = [];
+    counts[b].forEach((count, term) => {
+      const entry = terms.get(term);
+      if (!entry) return;
+      const v = (1 + Math.log(count)) * entry[0];
       norm += v * v;
-      hits.push([entry, v]);
-    }
+      entries.push(entry);
+      values.push(v);
+    });
     if (norm === 0) continue;
     const inv = 1 / Math.sqrt(norm);
-    for (let h = 0; h < hits.length; h++) {
-      const entry = hits[h][0];
-      const v = hits[h][1] * inv;
+    for (let h = 0; h < entries.length; h++) {
+      const entry = entries[h];
+      const v = values[h] * inv;
       for (let c = 0; c < k; c++) scores[c] += entry[c + 1] * v;
     }
   }

@@ -1,53 +1,127 @@
-import { featurize, type FeatureSpec } from './model';
+import type { featurize } from './model';
 
 /** Sparse rows over a fixed vocabulary, TF-IDF weighted and L2-normalised per block, plus a bias column. */
 export interface Matrix {
   rows: Array<{ idx: Int32Array; val: Float64Array }>;
-  vocab: string[];
-  idf: Float64Array;
+  columns: number;
 }
 
-type Counts = ReturnType<typeof featurize>;
+type Blocks = ReturnType<typeof featurize>;
 
-/** Smoothed idf as scikit-learn computes it: ln((1 + n) / (1 + df)) + 1. */
-export function vocabulary(docs: Counts[], keep?: Set<string>): { vocab: string[]; idf: Float64Array } {
-  const df = new Map<string, number>();
-  for (const doc of docs) {
-    for (const block of [doc.words, doc.chars]) {
-      for (const term in block) if (!keep || keep.has(term)) df.set(term, (df.get(term) ?? 0) + 1);
-    }
-  }
-  const vocab = [...df.keys()].sort();
-  const idf = new Float64Array(vocab.length);
-  vocab.forEach((term, i) => (idf[i] = Math.log((1 + docs.length) / (1 + df.get(term)!)) + 1));
-  return { vocab, idf };
+/** The terms of each block (in order of first appearance) with their smoothed idf, as scikit-learn's. */
+export interface Vocabulary {
+  terms: string[][];
+  idf: Float64Array[];
 }
 
-export function vectorize(docs: Counts[], vocab: string[], idf: Float64Array): Matrix {
-  const index = new Map(vocab.map((t, i) => [t, i]));
-  const bias = vocab.length; // the intercept column, regularised like liblinear's (intercept_scaling = 1)
-  const rows = docs.map((doc) => {
-    const idx: number[] = [];
-    const val: number[] = [];
-    for (const block of [doc.words, doc.chars]) {
-      const start = idx.length;
+/**
+ * Builds the vocabulary and the TF-IDF rows in one pass over the documents: sublinear tf, idf =
+ * ln((1 + n) / (1 + df)) + 1, each block L2-normalised, plus an intercept column (regularised, as liblinear's).
+ */
+export function tfidf(docs: Blocks[]): { vocab: Vocabulary; matrix: Matrix } {
+  const blocks = docs[0]?.length ?? 2;
+  const ids = Array.from({ length: blocks }, () => new Map<string, number>());
+  const df: number[][] = Array.from({ length: blocks }, () => []);
+  // each document as (block, term id, tf weight) before idf is known
+  const raw = docs.map((doc) =>
+    doc.map((block, b) => {
+      const termIds = new Int32Array(block.size);
+      const tf = new Float64Array(block.size);
+      let j = 0;
+      block.forEach((count, term) => {
+        let id = ids[b].get(term);
+        if (id === undefined) {
+          id = ids[b].size;
+          ids[b].set(term, id);
+          df[b].push(0);
+        }
+        df[b][id] += 1;
+        termIds[j] = id;
+        tf[j++] = 1 + Math.log(count);
+      });
+      return { termIds, tf };
+    }),
+  );
+  const idf = df.map((counts) => Float64Array.from(counts, (d) => Math.log((1 + docs.length) / (1 + d)) + 1));
+  const offsets = idf.map((_, b) => idf.slice(0, b).reduce((n, a) => n + a.length, 0));
+  const columns = idf.reduce((n, a) => n + a.length, 0);
+  const rows = raw.map((doc) => {
+    const size = doc.reduce((n, block) => n + block.termIds.length, 1);
+    const idx = new Int32Array(size);
+    const val = new Float64Array(size);
+    let k = 0;
+    doc.forEach(({ termIds, tf }, b) => {
+      const start = k;
       let norm = 0;
-      for (const term in block) {
-        const i = index.get(term);
-        if (i === undefined) continue;
-        const v = (1 + Math.log(block[term])) * idf[i];
-        idx.push(i);
-        val.push(v);
+      for (let j = 0; j < termIds.length; j++) {
+        const v = tf[j] * idf[b][termIds[j]];
+        idx[k] = offsets[b] + termIds[j];
+        val[k++] = v;
         norm += v * v;
       }
       const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-      for (let j = start; j < val.length; j++) val[j] *= inv;
-    }
-    idx.push(bias);
-    val.push(1);
-    return { idx: Int32Array.from(idx), val: Float64Array.from(val) };
+      for (let j = start; j < k; j++) val[j] *= inv;
+    });
+    idx[k] = columns;
+    val[k] = 1;
+    return { idx, val };
   });
-  return { rows, vocab, idf };
+  return { vocab: { terms: ids.map((m) => [...m.keys()]), idf }, matrix: { rows, columns } };
+}
+
+/** The same vocabulary restricted to the terms `keep` says to keep (given as global column numbers). */
+export function restrict(vocab: Vocabulary, keep: (column: number) => boolean): Vocabulary {
+  const terms: string[][] = [];
+  const idf: Float64Array[] = [];
+  let offset = 0;
+  vocab.terms.forEach((list, b) => {
+    const kept = list.map((_, i) => i).filter((i) => keep(offset + i));
+    terms.push(kept.map((i) => list[i]));
+    idf.push(Float64Array.from(kept, (i) => vocab.idf[b][i]));
+    offset += list.length;
+  });
+  return { terms, idf };
+}
+
+/**
+ * The rows of `m` over the kept columns only, each block normalised again: the same as vectorising the documents
+ * with the restricted vocabulary (block scaling is uniform), without featurising them again.
+ */
+export function keepColumns(m: Matrix, vocab: Vocabulary, keep: Set<number>): Matrix {
+  const renumber = new Int32Array(m.columns).fill(-1);
+  let columns = 0;
+  for (let c = 0; c < m.columns; c++) if (keep.has(c)) renumber[c] = columns++;
+  const blockEnds: number[] = [];
+  vocab.terms.reduce((end, list) => (blockEnds.push(end + list.length), end + list.length), 0);
+  const rows = m.rows.map(({ idx, val }) => {
+    const newIdx: number[] = [];
+    const newVal: number[] = [];
+    let start = 0;
+    let block = 0;
+    let norm = 0;
+    const closeBlock = () => {
+      const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+      for (let j = start; j < newVal.length; j++) newVal[j] *= inv;
+      start = newVal.length;
+      norm = 0;
+    };
+    for (let k = 0; k < idx.length - 1; k++) {
+      while (idx[k] >= blockEnds[block]) {
+        closeBlock();
+        block += 1;
+      }
+      const c = renumber[idx[k]];
+      if (c < 0) continue;
+      newIdx.push(c);
+      newVal.push(val[k]);
+      norm += val[k] * val[k];
+    }
+    closeBlock();
+    newIdx.push(columns);
+    newVal.push(1);
+    return { idx: Int32Array.from(newIdx), val: Float64Array.from(newVal) };
+  });
+  return { rows, columns };
 }
 
 /** A small seeded PRNG (mulberry32): the same data and seed give the same model. */
@@ -75,7 +149,7 @@ export function trainBinarySvm(
   eps = 0.05,
 ): Float64Array {
   const n = m.rows.length;
-  const w = new Float64Array(m.vocab.length + 1);
+  const w = new Float64Array(m.columns + 1);
   const alpha = new Float64Array(n);
   const diag = new Float64Array(n);
   const qii = new Float64Array(n);
@@ -133,19 +207,3 @@ export function trainLinear(m: Matrix, labels: Int32Array, classes: number, c: n
     return trainBinarySvm(m, y, cost, prng(seed + positive));
   });
 }
-
-export function predictRows(m: Matrix, weights: Float64Array[]): Int32Array {
-  return Int32Array.from(m.rows, ({ idx, val }) => {
-    const scores = weights.map((w) => {
-      let s = 0;
-      for (let k = 0; k < idx.length; k++) s += w[idx[k]] * val[k];
-      return s;
-    });
-    if (scores.length === 1) return scores[0] > 0 ? 1 : 0;
-    let best = 0;
-    for (let c = 1; c < scores.length; c++) if (scores[c] > scores[best]) best = c;
-    return best;
-  });
-}
-
-export type { FeatureSpec };

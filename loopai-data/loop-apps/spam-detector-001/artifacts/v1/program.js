@@ -1,70 +1,75 @@
 // Made by the Loopai offline learner: a linear text classifier. Its weights are in model.json.
-var MODEL = JSON.parse(loopai.files['model.json']);
+function prepare(model) {
+    return { model, blocks: model.blocks.map((block) => new Map(Object.entries(block))) };
+}
+
+var MODEL = prepare(JSON.parse(loopai.files['model.json']));
 
 function featurize(input, spec) {
-    const words = Object.create(null);
-    const chars = Object.create(null);
+    const words = new Map();
+    const chars = new Map();
     const obj = input !== null && typeof input === 'object' ? input : { value: input };
     for (let f = 0; f < spec.fields.length; f++) {
         const value = obj[spec.fields[f]];
         if (value === undefined || value === null)
             continue;
-        const prefix = spec.fieldAware ? f + ':' : '';
         if (typeof value !== 'string') {
-            const token = 'w|' + spec.fields[f] + '=' + String(value);
-            words[token] = (words[token] || 0) + 1;
+            const token = spec.fields[f] + '=' + String(value);
+            words.set(token, (words.get(token) || 0) + 1);
             continue;
         }
-        const tokens = value.toLowerCase().match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?|[!?$£€%&*@#]/gu) || [];
+        const prefix = spec.fieldAware ? f + ':' : '';
+        const lower = value.toLowerCase();
+        const tokens = lower.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?|[!?$£€%&*@#]/gu) || [];
         for (let i = 0; i < tokens.length; i++) {
-            const uni = prefix + 'w|' + tokens[i];
-            words[uni] = (words[uni] || 0) + 1;
+            const uni = prefix + tokens[i];
+            words.set(uni, (words.get(uni) || 0) + 1);
             if (i > 0) {
-                const bi = prefix + 'w|' + tokens[i - 1] + ' ' + tokens[i];
-                words[bi] = (words[bi] || 0) + 1;
+                const bi = prefix + tokens[i - 1] + ' ' + tokens[i];
+                words.set(bi, (words.get(bi) || 0) + 1);
             }
         }
-        const pieces = value.toLowerCase().split(/\s+/);
+        const pieces = lower.split(/\s+/);
         for (let p = 0; p < pieces.length; p++) {
             if (!pieces[p])
                 continue;
             const padded = ' ' + pieces[p] + ' ';
-            for (let n = spec.charMin; n <= spec.charMax; n++) {
-                if (padded.length < n)
-                    break;
+            for (let n = spec.charMin; n <= spec.charMax && n <= padded.length; n++) {
                 for (let i = 0; i + n <= padded.length; i++) {
-                    const gram = 'c|' + padded.slice(i, i + n);
-                    chars[gram] = (chars[gram] || 0) + 1;
+                    const gram = padded.slice(i, i + n);
+                    chars.set(gram, (chars.get(gram) || 0) + 1);
                 }
             }
         }
     }
-    return { words, chars };
+    return [words, chars];
 }
 
-function scoreModel(model, input) {
+function scoreModel(prepared, input) {
+    const model = prepared.model;
     const counts = featurize(input, model.spec);
     const k = model.bias.length;
     const scores = model.bias.slice();
-    const blocks = [counts.words, counts.chars];
-    for (let b = 0; b < blocks.length; b++) {
-        const block = blocks[b];
+    for (let b = 0; b < counts.length; b++) {
+        const terms = prepared.blocks[b];
         let norm = 0;
-        const hits = [];
-        for (const term in block) {
-            const entry = model.features[term];
+        const entries = [];
+        const values = [];
+        counts[b].forEach((count, term) => {
+            const entry = terms.get(term);
             if (!entry)
-                continue;
-            const v = (1 + Math.log(block[term])) * entry[0];
+                return;
+            const v = (1 + Math.log(count)) * entry[0];
             norm += v * v;
-            hits.push([entry, v]);
-        }
+            entries.push(entry);
+            values.push(v);
+        });
         if (norm === 0)
             continue;
         const inv = 1 / Math.sqrt(norm);
-        for (let h = 0; h < hits.length; h++) {
-            const entry = hits[h][0];
-            const v = hits[h][1] * inv;
+        for (let h = 0; h < entries.length; h++) {
+            const entry = entries[h];
+            const v = values[h] * inv;
             for (let c = 0; c < k; c++)
                 scores[c] += entry[c + 1] * v;
         }
@@ -85,7 +90,7 @@ function scoreModel(model, input) {
 
 function execute(input) {
   var s = scoreModel(MODEL, input);
-  var label = MODEL.labels[s.label];
-  var result = MODEL.field === null ? label : { [MODEL.field]: label };
+  var label = MODEL.model.labels[s.label];
+  var result = MODEL.model.field === null ? label : { [MODEL.model.field]: label };
   return { result: result, confidence: Math.round(s.confidence * 10000) / 10000 };
 }
