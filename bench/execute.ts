@@ -17,7 +17,9 @@ const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 const EXAMPLE = path.join(ROOT, 'loopai-data', 'loop-apps', 'spam-detector-001');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 32;
-const BODY = JSON.stringify({ input: { text: 'Congratulations, you won a free cruise! Reply YES to claim.', sender: 'promo@win.example' } });
+const BODY = JSON.stringify({
+  input: { text: 'Congratulations, you won a free cruise! Reply YES to claim.', sender: 'promo@win.example' },
+});
 
 const BARE_SERVER = `
 const http = require('node:http');
@@ -44,7 +46,10 @@ async function waitFor(url: string): Promise<void> {
 }
 
 async function startBare(port: number): Promise<Started> {
-  const proc = spawn(process.execPath, ['-e', BARE_SERVER], { env: { ...process.env, PORT: String(port) }, stdio: 'inherit' });
+  const proc = spawn(process.execPath, ['-e', BARE_SERVER], {
+    env: { ...process.env, PORT: String(port) },
+    stdio: 'inherit',
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(url);
   return { proc, url };
@@ -52,7 +57,13 @@ async function startBare(port: number): Promise<Started> {
 
 async function startLoopai(dataDir: string, port: number): Promise<Started> {
   const proc = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, LOOPAI_DATA_DIR: dataDir, LOOPAI_PORT: String(port), LOOPAI_LOG_LEVEL: 'warn', LOOPAI_LOG_FORMAT: 'json' },
+    env: {
+      ...process.env,
+      LOOPAI_DATA_DIR: dataDir,
+      LOOPAI_PORT: String(port),
+      LOOPAI_LOG_LEVEL: 'warn',
+      LOOPAI_LOG_FORMAT: 'json',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -130,11 +141,15 @@ function treeRssMb(pid: number): { server: number; total: number } {
   return { server: rss.get(pid) ?? 0, total };
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function main(): Promise<void> {
-  if (!fs.existsSync(path.join(EXAMPLE, 'artifacts', 'active'))) throw new Error(`no bundled example app at ${EXAMPLE}`);
-  console.log(`execute benchmark: ${os.cpus().length} cores, Node ${process.version}, ${DURATION} s per run, ${CONNECTIONS} connections\n`);
+  if (!fs.existsSync(path.join(EXAMPLE, 'artifacts', 'active')))
+    throw new Error(`no bundled example app at ${EXAMPLE}`);
+  console.log(
+    `execute benchmark: ${os.cpus().length} cores, Node ${process.version}, ${DURATION} s per run, ${CONNECTIONS} connections\n`,
+  );
 
   const bare = await startBare(18081);
   const bareMax = await load(bare.url, BODY);
@@ -148,12 +163,22 @@ async function main(): Promise<void> {
   const execMax = await load(execUrl, BODY);
   const execRate = await load(execUrl, BODY, { rate: 1000 });
   const batchSize = 100;
-  const batchBody = JSON.stringify({ inputs: Array.from({ length: batchSize }, (_, i) => ({ text: `message number ${i}: win a prize now` })) });
+  const batchBody = JSON.stringify({
+    inputs: Array.from({ length: batchSize }, (_, i) => ({ text: `message number ${i}: win a prize now` })),
+  });
   const batch = await load(`${execUrl}/batch`, batchBody);
   await stop(loopai);
   const logged = fs
     .readdirSync(path.join(dir, 'loop-apps', 'spam-detector-001', 'datasets', 'executions'))
-    .reduce((n, f) => n + fs.readFileSync(path.join(dir, 'loop-apps', 'spam-detector-001', 'datasets', 'executions', f), 'utf8').split('\n').length - 1, 0);
+    .reduce(
+      (n, f) =>
+        n +
+        fs
+          .readFileSync(path.join(dir, 'loop-apps', 'spam-detector-001', 'datasets', 'executions', f), 'utf8')
+          .split('\n').length -
+        1,
+      0,
+    );
   fs.rmSync(dir, { recursive: true, force: true });
 
   const memory: Array<{ apps: number; server: number; total: number }> = [];
@@ -161,7 +186,11 @@ async function main(): Promise<void> {
     const d = dataDirWith(apps);
     const s = await startLoopai(d, 18083);
     for (let i = 0; i < 200; i++) {
-      await fetch(`${s.url}/loop-apps/spam-detector-001/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+      await fetch(`${s.url}/loop-apps/spam-detector-001/execute`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: BODY,
+      });
     }
     memory.push({ apps, ...treeRssMb(s.proc.pid!) });
     await stop(s);
@@ -171,7 +200,9 @@ async function main(): Promise<void> {
   console.log('| run | req/s | p50 ms | p99 ms | errors | vs bare req/s |');
   console.log('|---|---:|---:|---:|---:|---:|');
   const row = (name: string, r: Load, base: Load) =>
-    console.log(`| ${name} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${fmt((r.rps / base.rps) * 100, 1)} % |`);
+    console.log(
+      `| ${name} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${fmt((r.rps / base.rps) * 100, 1)} % |`,
+    );
   row(`bare node:http, ${CONNECTIONS} connections`, bareMax, bareMax);
   row(`execute, ${CONNECTIONS} connections`, execMax, bareMax);
   row('bare node:http, fixed 1,000 req/s', bareRate, bareRate);

@@ -12,7 +12,9 @@ import type { Labelled } from '../src/synthesis/generator';
 import { learn } from '../src/synthesis/learner';
 
 const DIR = path.resolve(process.env.LOOPAI_DATASETS ?? path.join(process.cwd(), '..', 'shared', 'datasets'));
-const BASELINE = path.resolve(process.env.LOOPAI_SKLEARN_BASELINE ?? path.join(DIR, '..', 'baselines', 'sklearn_baseline.py'));
+const BASELINE = path.resolve(
+  process.env.LOOPAI_SKLEARN_BASELINE ?? path.join(DIR, '..', 'baselines', 'sklearn_baseline.py'),
+);
 const INPUT_SCHEMA = { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] };
 
 const load = (file: string): Labelled[] =>
@@ -41,7 +43,10 @@ interface SklearnRow {
 
 function sklearn(): SklearnRow[] | string {
   try {
-    const out = execFileSync('/usr/bin/python3', [BASELINE, DIR, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('/usr/bin/python3', [BASELINE, DIR, '--json'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return out
       .split('\n')
       .filter((l) => l.startsWith('{'))
@@ -55,7 +60,9 @@ const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
 async function main(): Promise<void> {
   if (!fs.existsSync(DIR)) {
-    console.log(`no data sets at ${DIR}; set LOOPAI_DATASETS to a folder of *.train.jsonl / *.test.jsonl pairs`);
+    console.log(
+      `no data sets at ${DIR}; set LOOPAI_DATASETS to a folder of *.train.jsonl / *.test.jsonl pairs`,
+    );
     return;
   }
   const names = fs
@@ -77,14 +84,22 @@ async function main(): Promise<void> {
         const learned = learn(data, INPUT_SCHEMA, outputSchema);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const { ['program.js']: code, ...files } = learned.files;
-        await evaluateInSandbox(pool, 'bench', { code, files }, test.slice(0, 50), { timeoutMs: 1000, memoryMb: 64 }); // warm-up
+        await evaluateInSandbox(pool, 'bench', { code, files }, test.slice(0, 50), {
+          timeoutMs: 1000,
+          memoryMb: 64,
+        }); // warm-up
         const t = process.hrtime.bigint();
-        const report = await evaluateInSandbox(pool, 'bench', { code, files }, test, { timeoutMs: 1000, memoryMb: 64 });
+        const report = await evaluateInSandbox(pool, 'bench', { code, files }, test, {
+          timeoutMs: 1000,
+          memoryMb: 64,
+        });
         const usPerCall = Number(process.hrtime.bigint() - t) / 1e3 / test.length;
         return { accuracy: report.accuracy, seconds, kb: learned.stats.program_kb, usPerCall };
       };
       const full = await run(train);
-      rows.push(`${name}|${train.length}|${test.length}|${pct(full.accuracy)}|${full.seconds.toFixed(2)}|${full.kb}|${full.usPerCall.toFixed(1)}`);
+      rows.push(
+        `${name}|${train.length}|${test.length}|${pct(full.accuracy)}|${full.seconds.toFixed(2)}|${full.kb}|${full.usPerCall.toFixed(1)}`,
+      );
       for (const k of [5, 20]) {
         const few = await run(perClass(train, k));
         fewShot.push(`| ${name} | ${k} per class | ${pct(few.accuracy)} | ${few.kb} |`);
@@ -106,7 +121,9 @@ async function main(): Promise<void> {
     const sk = typeof baseline === 'string' ? [] : baseline.filter((b) => b.dataset === name);
     const best = sk.reduce((a, b) => (b.accuracy > a.accuracy ? b : a), sk[0]);
     const svc = sk.find((b) => b.model === 'tfidf-wordchar-linearsvc');
-    const diff = best ? `${((ours - best.accuracy) * 100 >= 0 ? '+' : '')}${((ours - best.accuracy) * 100).toFixed(1)} pt` : 'n/a';
+    const diff = best
+      ? `${(ours - best.accuracy) * 100 >= 0 ? '+' : ''}${((ours - best.accuracy) * 100).toFixed(1)} pt`
+      : 'n/a';
     table.push(
       `| ${name} | ${ntrain} / ${ntest} | ${acc} | ${best ? `${pct(best.accuracy)} (${best.model})` : 'n/a'} | ${svc ? pct(svc.accuracy) : 'n/a'} | ${diff} | ${secs} | ${svc ? svc.train_s.toFixed(2) : 'n/a'} | ${kb} | ${us} |`,
     );

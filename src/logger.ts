@@ -22,4 +22,5 @@ export function createLogger(level: string, format: 'json' | 'pretty' | 'auto'):
 }
 
 /** A logger that drops everything (tests and tools that own their output). */
-export const silentLogger = (): Logger => winston.createLogger({ silent: true, transports: [new winston.transports.Console()] });
+export const silentLogger = (): Logger =>
+  winston.createLogger({ silent: true, transports: [new winston.transports.Console()] });

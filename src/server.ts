@@ -28,7 +28,10 @@ export interface RunningServer {
 }
 
 /** The composition root: settings → store → registry → watcher → http. */
-export async function startServer(overrides: Partial<Settings> = {}, logger?: Logger): Promise<RunningServer> {
+export async function startServer(
+  overrides: Partial<Settings> = {},
+  logger?: Logger,
+): Promise<RunningServer> {
   const settings = loadSettings(overrides);
   const log = logger ?? createLogger(settings.log_level, settings.log_format);
   const store = new AppStore(settings.data_dir);
@@ -44,7 +47,10 @@ export async function startServer(overrides: Partial<Settings> = {}, logger?: Lo
   const admin = new Admin(registry);
   const executor = new Executor(registry, executions);
   const llm = createLlmClient(settings.llm);
-  const generators = [new LearnerGenerator(), new LlmGenerator(llm, { model: settings.llm.model, repairRounds: settings.llm.repair_rounds })];
+  const generators = [
+    new LearnerGenerator(),
+    new LlmGenerator(llm, { model: settings.llm.model, repairRounds: settings.llm.repair_rounds }),
+  ];
   const synthesizer = new Synthesizer(admin, generators, settings.generator, new Jobs(log));
   const watcher = new AppWatcher(store.layout.appsDir, (id) => registry.reload(id), log);
   let ready = false;

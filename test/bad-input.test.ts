@@ -39,11 +39,19 @@ describe('bad input gets a 4xx that says what to fix', () => {
   });
 
   test('unknown app → 404', async () => {
-    expectError(await call(server.url, 'POST', '/loop-apps/no-such-app/execute', { input: { text: 'x' } }), 404, 'not_found');
+    expectError(
+      await call(server.url, 'POST', '/loop-apps/no-such-app/execute', { input: { text: 'x' } }),
+      404,
+      'not_found',
+    );
   });
 
   test('bad ids → 400 before any path is built', async () => {
-    expectError(await call(server.url, 'POST', '/loop-apps/..%2Fx/execute', { input: { text: 'x' } }), 400, 'invalid_id');
+    expectError(
+      await call(server.url, 'POST', '/loop-apps/..%2Fx/execute', { input: { text: 'x' } }),
+      400,
+      'invalid_id',
+    );
     expectError(await call(server.url, 'GET', `/loop-apps/${'a'.repeat(200)}`), 400, 'invalid_id');
     expectError(await call(server.url, 'GET', '/loop-apps/Upper_Case'), 400, 'invalid_id');
   });

@@ -20,7 +20,9 @@ describe('execution log', () => {
     beforeAll(async () => {
       dataDir = tmpDataDir();
       for (const mode of ['full', 'redacted', 'hashed', 'none']) {
-        writeApp(dataDir, `privacy-${mode}`, { config: spamConfig(`privacy-${mode}`, { privacy: { store_inputs: mode, redact: [] } }) });
+        writeApp(dataDir, `privacy-${mode}`, {
+          config: spamConfig(`privacy-${mode}`, { privacy: { store_inputs: mode, redact: [] } }),
+        });
       }
       writeApp(dataDir, 'privacy-partial', {
         config: spamConfig('privacy-partial', { privacy: { store_inputs: 'full', redact: ['email'] } }),
@@ -37,7 +39,13 @@ describe('execution log', () => {
     const record = (id: string) => JSON.parse(linesOf(dataDir, `privacy-${id}`)[0]);
 
     test('each line has id, ts, version, output, confidence, latency, status', () => {
-      expect(record('full')).toMatchObject({ version: 'v1', output: 'spam', confidence: 0.9, status: 'ok', input: { text } });
+      expect(record('full')).toMatchObject({
+        version: 'v1',
+        output: 'spam',
+        confidence: 0.9,
+        status: 'ok',
+        input: { text },
+      });
       expect(typeof record('full').id).toBe('string');
       expect(Date.parse(record('full').ts)).not.toBeNaN();
       expect(record('full').latency_ms).toBeGreaterThan(0);
@@ -72,7 +80,9 @@ describe('execution log', () => {
     writeApp(dataDir, 'term-app');
     const { proc, url, exited } = await spawnServer(dataDir);
     const answered = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => call(url, 'POST', '/loop-apps/term-app/execute', { input: { text: `msg ${i}` } })),
+      Array.from({ length: 50 }, (_, i) =>
+        call(url, 'POST', '/loop-apps/term-app/execute', { input: { text: `msg ${i}` } }),
+      ),
     );
     expect(answered.every((r) => r.status === 200)).toBe(true);
     proc.kill('SIGTERM');
@@ -88,7 +98,9 @@ describe('execution log', () => {
     let stop = false;
     const load = async () => {
       while (!stop) {
-        await call(url, 'POST', '/loop-apps/crash-app/execute', { input: { text: 'x'.repeat(2000) } }).catch(() => (stop = true));
+        await call(url, 'POST', '/loop-apps/crash-app/execute', { input: { text: 'x'.repeat(2000) } }).catch(
+          () => (stop = true),
+        );
       }
     };
     const clients = Array.from({ length: 16 }, load);

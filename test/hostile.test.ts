@@ -5,11 +5,14 @@ import { call, startTestServer } from './helpers/server';
 /** Programs that try to hang, exhaust memory, crash or escape. Each must fail only its own call. */
 const HOSTILE: Record<string, string> = {
   'loop-forever': 'function execute(input) { while (true) {} }',
-  'map-bomb': 'function execute(input) { var m = new Map(); for (var i = 0; ; i++) m.set("k" + i, { i: i }); }',
-  'set-bomb': 'function execute(input) { var s = new Set(); for (var i = 0; ; i++) s.add("k" + i + input.text); }',
+  'map-bomb':
+    'function execute(input) { var m = new Map(); for (var i = 0; ; i++) m.set("k" + i, { i: i }); }',
+  'set-bomb':
+    'function execute(input) { var s = new Set(); for (var i = 0; ; i++) s.add("k" + i + input.text); }',
   'dict-bomb': 'function execute(input) { var d = {}; for (var i = 0; ; i++) d["k" + i] = [i]; }',
-  'deep-recursion': 'function execute(input) { function f(n) { return f(n + 1) + 1; } return { result: f(0) }; }',
-  'throws': 'function execute(input) { throw new Error("boom from the program"); }',
+  'deep-recursion':
+    'function execute(input) { function f(n) { return f(n + 1) + 1; } return { result: f(0) }; }',
+  throws: 'function execute(input) { throw new Error("boom from the program"); }',
   'escape-process': 'function execute(input) { return { result: String(process.pid) }; }',
   'escape-require': 'function execute(input) { return { result: String(require("fs").readdirSync("/")) }; }',
   'escape-constructor':
@@ -38,7 +41,9 @@ describe('hostile programs fail their own call within the deadline; other apps k
   afterAll(() => server.close());
 
   const good = async () => {
-    const res = await call(server.url, 'POST', '/loop-apps/good-app/execute', { input: { text: 'free prize' } });
+    const res = await call(server.url, 'POST', '/loop-apps/good-app/execute', {
+      input: { text: 'free prize' },
+    });
     expect(res.status).toBe(200);
     expect(res.body.output).toBe('spam');
   };
@@ -46,7 +51,9 @@ describe('hostile programs fail their own call within the deadline; other apps k
   test.each(Object.keys(HOSTILE))('%s', async (name) => {
     await good();
     const started = Date.now();
-    const res = await call(server.url, 'POST', `/loop-apps/bad-${name}/execute`, { input: { text: 'attack' } });
+    const res = await call(server.url, 'POST', `/loop-apps/bad-${name}/execute`, {
+      input: { text: 'attack' },
+    });
     const took = Date.now() - started;
     expect(res.status).toBeGreaterThanOrEqual(500);
     expect(res.body.error.message).toMatch(/v1/);
@@ -59,7 +66,9 @@ describe('hostile programs fail their own call within the deadline; other apps k
   });
 
   test('the timeout and memory errors say what happened', async () => {
-    const loop = await call(server.url, 'POST', '/loop-apps/bad-loop-forever/execute', { input: { text: 'go' } });
+    const loop = await call(server.url, 'POST', '/loop-apps/bad-loop-forever/execute', {
+      input: { text: 'go' },
+    });
     expect(loop.status).toBe(504);
     expect(loop.body.error.code).toBe('program_timeout');
     const bomb = await call(server.url, 'POST', '/loop-apps/bad-map-bomb/execute', { input: { text: 'go' } });

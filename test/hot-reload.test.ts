@@ -10,7 +10,8 @@ const answer = (label: string) => `function execute(input) { return { result: '$
 describe('hot reload of hand-made changes on disk', () => {
   let server: RunningServer;
   let dataDir: string;
-  const exec = (id: string, text = 'hello') => call(server.url, 'POST', `/loop-apps/${id}/execute`, { input: { text } });
+  const exec = (id: string, text = 'hello') =>
+    call(server.url, 'POST', `/loop-apps/${id}/execute`, { input: { text } });
   const appDir = (id: string) => path.join(dataDir, 'loop-apps', id);
 
   beforeAll(async () => {
@@ -29,12 +30,16 @@ describe('hot reload of hand-made changes on disk', () => {
   test('a new version folder and an `active` flip are picked up', async () => {
     writeVersion(dataDir, 'steady-app', 'v2', { 'program.js': answer('spam') });
     flipActive(dataDir, 'steady-app', 'v2');
-    await eventually(async () => expect((await exec('steady-app')).body).toMatchObject({ version: 'v2', output: 'spam' }));
+    await eventually(async () =>
+      expect((await exec('steady-app')).body).toMatchObject({ version: 'v2', output: 'spam' }),
+    );
   });
 
   test('an in-place edit of program.js is picked up', async () => {
     fs.writeFileSync(path.join(appDir('steady-app'), 'artifacts', 'v2', 'program.js'), answer('ham'));
-    await eventually(async () => expect((await exec('steady-app')).body).toMatchObject({ version: 'v2', output: 'ham' }));
+    await eventually(async () =>
+      expect((await exec('steady-app')).body).toMatchObject({ version: 'v2', output: 'ham' }),
+    );
   });
 
   test('a broken program.js never replaces the working one; fixing it is picked up', async () => {
@@ -57,7 +62,9 @@ describe('hot reload of hand-made changes on disk', () => {
 
     fs.writeFileSync(file, yaml.dump({ ...config, status: 'active', sampling: { rate: 'lots' } }));
     await eventually(async () =>
-      expect((await call(server.url, 'GET', '/loop-apps/steady-app')).body.load_error).toMatch(/sampling\/rate/),
+      expect((await call(server.url, 'GET', '/loop-apps/steady-app')).body.load_error).toMatch(
+        /sampling\/rate/,
+      ),
     );
     expect((await exec('steady-app')).status).toBe(503); // still the last good config: paused
 

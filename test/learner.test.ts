@@ -3,9 +3,30 @@ import { learn, learnableTarget, LearnerUnsupported, predict } from '../src/synt
 
 const text = { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] };
 const TOPICS: Record<string, string[]> = {
-  sport: ['the team won the match', 'a great goal in the final minute', 'the coach praised the players', 'fans filled the stadium', 'the striker scored twice', 'a tense game went to penalties'],
-  food: ['the soup was rich and warm', 'bake the bread for an hour', 'a spicy curry with rice', 'fresh salad with lemon', 'the chef grilled the fish', 'chocolate cake for dessert'],
-  tech: ['the laptop battery lasts all day', 'install the latest software update', 'the phone screen cracked', 'a faster processor and more memory', 'the app crashed on startup', 'reset the router and reconnect'],
+  sport: [
+    'the team won the match',
+    'a great goal in the final minute',
+    'the coach praised the players',
+    'fans filled the stadium',
+    'the striker scored twice',
+    'a tense game went to penalties',
+  ],
+  food: [
+    'the soup was rich and warm',
+    'bake the bread for an hour',
+    'a spicy curry with rice',
+    'fresh salad with lemon',
+    'the chef grilled the fish',
+    'chocolate cake for dessert',
+  ],
+  tech: [
+    'the laptop battery lasts all day',
+    'install the latest software update',
+    'the phone screen cracked',
+    'a faster processor and more memory',
+    'the app crashed on startup',
+    'reset the router and reconnect',
+  ],
 };
 
 function rows(suffixes: string[]): Array<{ input: { text: string }; output: string }> {
@@ -32,13 +53,20 @@ describe('offline learner', () => {
       { text: 'grill the fish with lemon', want: 'food' },
       { text: 'the software update crashed my phone', want: 'tech' },
     ];
-    for (const { text: t, want } of held) expect(predict(learned.files['model.json'], { text: t }).result).toBe(want);
-    const trainAcc = train.filter((r) => predict(learned.files['model.json'], r.input).result === r.output).length / train.length;
+    for (const { text: t, want } of held)
+      expect(predict(learned.files['model.json'], { text: t }).result).toBe(want);
+    const trainAcc =
+      train.filter((r) => predict(learned.files['model.json'], r.input).result === r.output).length /
+      train.length;
     expect(trainAcc).toBe(1);
   });
 
   test('the emitted program predicts exactly what the learner predicts, with confidence in [0, 1]', () => {
-    for (const probe of [...train.slice(0, 20).map((r) => r.input), { text: 'unseen words entirely' }, { text: '' }]) {
+    for (const probe of [
+      ...train.slice(0, 20).map((r) => r.input),
+      { text: 'unseen words entirely' },
+      { text: '' },
+    ]) {
       const inProcess = predict(learned.files['model.json'], probe);
       const answer = runProgram(learned.files, probe);
       expect(answer.result).toEqual(inProcess.result);
@@ -64,17 +92,34 @@ describe('offline learner', () => {
   });
 
   test('object output with a label field, and several input fields', () => {
-    const schema = { type: 'object', properties: { category: { enum: labels }, note: { type: 'string' } }, required: ['category'] };
+    const schema = {
+      type: 'object',
+      properties: { category: { enum: labels }, note: { type: 'string' } },
+      required: ['category'],
+    };
     const input = { type: 'object', properties: { subject: { type: 'string' }, body: { type: 'string' } } };
-    const data = train.map((r) => ({ input: { subject: r.input.text.split(' ')[1], body: r.input.text }, output: { category: r.output } }));
+    const data = train.map((r) => ({
+      input: { subject: r.input.text.split(' ')[1], body: r.input.text },
+      output: { category: r.output },
+    }));
     const model = learn(data, input, schema);
-    expect(runProgram(model.files, { subject: 'match', body: 'the striker scored in the final' }).result).toEqual({ category: 'sport' });
+    expect(
+      runProgram(model.files, { subject: 'match', body: 'the striker scored in the final' }).result,
+    ).toEqual({ category: 'sport' });
   });
 
   test('imbalanced data still finds the minority class', () => {
     const data = [
-      ...Array.from({ length: 60 }, (_, i) => ({ input: { text: `meeting notes for project ${i} attached` }, output: 'ham' })),
-      ...['win a free prize', 'free cash prize claim now', 'claim your free prize today', 'prize draw winner claim'].map((t) => ({ input: { text: t }, output: 'spam' })),
+      ...Array.from({ length: 60 }, (_, i) => ({
+        input: { text: `meeting notes for project ${i} attached` },
+        output: 'ham',
+      })),
+      ...[
+        'win a free prize',
+        'free cash prize claim now',
+        'claim your free prize today',
+        'prize draw winner claim',
+      ].map((t) => ({ input: { text: t }, output: 'spam' })),
     ];
     const model = learn(data, text, { type: 'string', enum: ['spam', 'ham'] });
     expect(predict(model.files['model.json'], { text: 'claim a free prize' }).result).toBe('spam');
@@ -85,7 +130,11 @@ describe('offline learner', () => {
     for (const schema of [
       { type: 'string' },
       { type: 'number' },
-      { type: 'object', properties: { label: { enum: ['a', 'b'] }, summary: { type: 'string' } }, required: ['label', 'summary'] },
+      {
+        type: 'object',
+        properties: { label: { enum: ['a', 'b'] }, summary: { type: 'string' } },
+        required: ['label', 'summary'],
+      },
     ]) {
       expect(() => learnableTarget(schema)).toThrow(LearnerUnsupported);
       expect(() => learnableTarget(schema)).toThrow(/OPENAI_API_KEY/);

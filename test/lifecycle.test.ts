@@ -23,14 +23,28 @@ describe('Loop App lifecycle over HTTP', () => {
   test('create from a spec and a hand-written program; v1 is active and answers', async () => {
     const created = await call(server.url, 'POST', '/loop-apps', { ...spamConfig(id), program });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ loop_app_id: id, current_version: 'v1', endpoint: `/loop-apps/${id}/execute` });
-    const meta = JSON.parse(fs.readFileSync(path.join(dataDir, 'loop-apps', id, 'artifacts', 'v1', 'metadata.json'), 'utf8'));
+    expect(created.body).toMatchObject({
+      loop_app_id: id,
+      current_version: 'v1',
+      endpoint: `/loop-apps/${id}/execute`,
+    });
+    const meta = JSON.parse(
+      fs.readFileSync(path.join(dataDir, 'loop-apps', id, 'artifacts', 'v1', 'metadata.json'), 'utf8'),
+    );
     expect(meta.sha256).toBe(crypto.createHash('sha256').update(SPAM_PROGRAM).digest('hex'));
     expect(fs.readlinkSync(path.join(dataDir, 'loop-apps', id, 'artifacts', 'active'))).toBe('v1');
 
-    const res = await call(server.url, 'POST', `/loop-apps/${id}/execute`, { input: { text: 'You win a prize' } });
+    const res = await call(server.url, 'POST', `/loop-apps/${id}/execute`, {
+      input: { text: 'You win a prize' },
+    });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ loop_app_id: id, version: 'v1', output: 'spam', confidence: 0.9, sampled: false });
+    expect(res.body).toMatchObject({
+      loop_app_id: id,
+      version: 'v1',
+      output: 'spam',
+      confidence: 0.9,
+      sampled: false,
+    });
     expect(typeof res.body.execution_id).toBe('string');
     expect(res.body.latency_ms).toBeGreaterThan(0);
   });
@@ -58,10 +72,15 @@ describe('Loop App lifecycle over HTTP', () => {
   });
 
   test('settings are written to config.yaml and read back', async () => {
-    const patched = await call(server.url, 'PATCH', `/loop-apps/${id}`, { sampling: { rate: 0.2 }, retention_days: 7 });
+    const patched = await call(server.url, 'PATCH', `/loop-apps/${id}`, {
+      sampling: { rate: 0.2 },
+      retention_days: 7,
+    });
     expect(patched.status).toBe(200);
     expect(patched.body.sampling).toEqual({ rate: 0.2, strategy: 'uncertainty' });
-    const onDisk = yaml.load(fs.readFileSync(path.join(dataDir, 'loop-apps', id, 'config.yaml'), 'utf8')) as any;
+    const onDisk = yaml.load(
+      fs.readFileSync(path.join(dataDir, 'loop-apps', id, 'config.yaml'), 'utf8'),
+    ) as any;
     expect(onDisk.retention_days).toBe(7);
     const invalid = await call(server.url, 'PATCH', `/loop-apps/${id}`, { sampling: { rate: 3 } });
     expect(invalid.status).toBe(400);
@@ -81,13 +100,22 @@ describe('Loop App lifecycle over HTTP', () => {
   test('versions: upload (testing), activate, rollback', async () => {
     const uploaded = await call(server.url, 'POST', `/loop-apps/${id}/versions`, { code: V2 });
     expect(uploaded.status).toBe(201);
-    expect(uploaded.body).toMatchObject({ version: 'v2', status: 'testing', parent: 'v1', generator: 'upload' });
-    const stillV1 = await call(server.url, 'POST', `/loop-apps/${id}/execute`, { input: { text: 'a fairly long message here' } });
+    expect(uploaded.body).toMatchObject({
+      version: 'v2',
+      status: 'testing',
+      parent: 'v1',
+      generator: 'upload',
+    });
+    const stillV1 = await call(server.url, 'POST', `/loop-apps/${id}/execute`, {
+      input: { text: 'a fairly long message here' },
+    });
     expect(stillV1.body).toMatchObject({ version: 'v1', output: 'ham' });
 
     const activated = await call(server.url, 'POST', `/loop-apps/${id}/versions/v2/activate`);
     expect(activated.body.status).toBe('active');
-    const onV2 = await call(server.url, 'POST', `/loop-apps/${id}/execute`, { input: { text: 'a fairly long message here' } });
+    const onV2 = await call(server.url, 'POST', `/loop-apps/${id}/execute`, {
+      input: { text: 'a fairly long message here' },
+    });
     expect(onV2.body).toMatchObject({ version: 'v2', output: 'spam' });
 
     const versions = await call(server.url, 'GET', `/loop-apps/${id}/versions`);
@@ -101,7 +129,9 @@ describe('Loop App lifecycle over HTTP', () => {
   });
 
   test('an uploaded program that does not compile is refused with the reason', async () => {
-    const bad = await call(server.url, 'POST', `/loop-apps/${id}/versions`, { code: 'function execute(input) { return {' });
+    const bad = await call(server.url, 'POST', `/loop-apps/${id}/versions`, {
+      code: 'function execute(input) { return {',
+    });
     expect(bad.status).toBe(422);
     expect(bad.body.error.code).toBe('invalid_program');
     const versions = await call(server.url, 'GET', `/loop-apps/${id}/versions`);

@@ -36,7 +36,8 @@ describe('LLM generator against a local OpenAI-compatible server', () => {
   const context = (progress: string[] = []): GenerateContext => ({
     spec: spamConfig('llm-app'),
     train,
-    evaluate: (program, rows) => evaluateInSandbox(pool, 'llm-app', program, rows, { timeoutMs: 1000, memoryMb: 32 }),
+    evaluate: (program, rows) =>
+      evaluateInSandbox(pool, 'llm-app', program, rows, { timeoutMs: 1000, memoryMb: 32 }),
     progress: (m) => progress.push(m),
   });
 
@@ -87,13 +88,22 @@ describe('LLM generator against a local OpenAI-compatible server', () => {
     expect(requests[1].messages[requests[1].messages.length - 1].content).toMatch(/function execute/);
     expect(requests[2].messages[requests[2].messages.length - 1].content).toMatch(/require/);
 
-    const broken = await generateWith([programReply('function execute(input) { return {'), programReply(GOOD)]);
+    const broken = await generateWith([
+      programReply('function execute(input) { return {'),
+      programReply(GOOD),
+    ]);
     expect(broken.candidate!.code).toBe(GOOD);
-    expect(broken.requests[1].messages[broken.requests[1].messages.length - 1].content).toMatch(/fails to load/);
+    expect(broken.requests[1].messages[broken.requests[1].messages.length - 1].content).toMatch(
+      /fails to load/,
+    );
   });
 
   test('keeps the best attempt when no round is perfect; fails clearly when none is usable', async () => {
-    const { candidate } = await generateWith([programReply(PARTIAL), { content: 'no code' }, { content: 'still none' }]);
+    const { candidate } = await generateWith([
+      programReply(PARTIAL),
+      { content: 'no code' },
+      { content: 'still none' },
+    ]);
     expect(candidate!.code).toBe(PARTIAL);
     const none = await generateWith([{ content: 'a' }, { content: 'b' }, { content: 'c' }]);
     expect(none.error!.message).toMatch(/no usable program in 3 attempts/);
@@ -124,6 +134,8 @@ describe('LLM generator against a local OpenAI-compatible server', () => {
 
   test('without a configured LLM it says how to configure one', () => {
     expect(createLlmClient({ model: 'x', timeout_ms: 1000, repair_rounds: 1 })).toBeNull();
-    expect(new LlmGenerator(null, { model: 'x', repairRounds: 1 }).unavailable(spamConfig('a'))).toMatch(/OPENAI_API_KEY/);
+    expect(new LlmGenerator(null, { model: 'x', repairRounds: 1 }).unavailable(spamConfig('a'))).toMatch(
+      /OPENAI_API_KEY/,
+    );
   });
 });

@@ -15,7 +15,13 @@ describe('synthesis with an LLM configured (local OpenAI-compatible server)', ()
   beforeAll(async () => {
     llm = await startOpenAiTestServer(() => programReply(LENGTH_BUCKET));
     server = await startTestServer(tmpDataDir(), {
-      llm: { api_key: 'test-key', base_url: llm.url, model: 'test-model', timeout_ms: 5000, repair_rounds: 1 },
+      llm: {
+        api_key: 'test-key',
+        base_url: llm.url,
+        model: 'test-model',
+        timeout_ms: 5000,
+        repair_rounds: 1,
+      },
     });
   });
   afterAll(async () => {
@@ -24,8 +30,18 @@ describe('synthesis with an LLM configured (local OpenAI-compatible server)', ()
   });
 
   test('an output only an LLM can produce: the LLM writes v1, scored in the sandbox, and it serves', async () => {
-    const words = ['hi', 'hello there, friend', 'ok', 'a much longer message', 'yes', 'see you at the station'];
-    const examples = words.map((text) => ({ input: { text }, output: { size: text.length < 10 ? 'short' : 'long', chars: text.length } }));
+    const words = [
+      'hi',
+      'hello there, friend',
+      'ok',
+      'a much longer message',
+      'yes',
+      'see you at the station',
+    ];
+    const examples = words.map((text) => ({
+      input: { text },
+      output: { size: text.length < 10 ? 'short' : 'long', chars: text.length },
+    }));
     const created = await call(server.url, 'POST', '/loop-apps', {
       ...spamConfig('length-app'),
       output_schema: {

@@ -4,25 +4,53 @@ import type { RunningServer } from '../src/server';
 import { spamConfig, tmpDataDir } from './helpers/apps';
 import { call, eventually, startTestServer } from './helpers/server';
 
-const SPAM = ['win a free prize now', 'claim your cash reward today', 'cheap pills online no prescription', 'you won the lottery click here', 'urgent verify your bank account', 'free bitcoin giveaway act fast', 'exclusive deal win big money', 'limited offer free gift card'];
-const HAM = ['see you at lunch tomorrow', 'the meeting moved to three', 'can you send me the report', 'happy birthday mum love you', 'the train is running late again', 'dinner at our place on friday', 'thanks for the notes from class', 'please review my pull request'];
+const SPAM = [
+  'win a free prize now',
+  'claim your cash reward today',
+  'cheap pills online no prescription',
+  'you won the lottery click here',
+  'urgent verify your bank account',
+  'free bitcoin giveaway act fast',
+  'exclusive deal win big money',
+  'limited offer free gift card',
+];
+const HAM = [
+  'see you at lunch tomorrow',
+  'the meeting moved to three',
+  'can you send me the report',
+  'happy birthday mum love you',
+  'the train is running late again',
+  'dinner at our place on friday',
+  'thanks for the notes from class',
+  'please review my pull request',
+];
 
 /** A few dozen labelled rows per class, with varied filler so the held-out fifth is not trivial. */
 function labelled(): Array<{ input: { text: string }; output: string }> {
   const rows: Array<{ input: { text: string }; output: string }> = [];
   const fillers = ['', ' ok', ' thanks', ' see below', ' regards', ' :)'];
-  for (const [texts, label] of [[SPAM, 'spam'], [HAM, 'ham']] as const) {
-    texts.forEach((t, i) => fillers.forEach((f, j) => rows.push({ input: { text: `${t}${f} ${i * 7 + j}` }, output: label })));
+  for (const [texts, label] of [
+    [SPAM, 'spam'],
+    [HAM, 'ham'],
+  ] as const) {
+    texts.forEach((t, i) =>
+      fillers.forEach((f, j) => rows.push({ input: { text: `${t}${f} ${i * 7 + j}` }, output: label })),
+    );
   }
   return rows;
 }
 
 async function finished(server: RunningServer, jobId: string) {
-  return eventually(async () => {
-    const job = await call(server.url, 'GET', `/jobs/${jobId}`);
-    if (job.body.state !== 'succeeded' && job.body.state !== 'failed') throw new Error(`job still ${job.body.state}`);
-    return job.body;
-  }, 60_000, 100);
+  return eventually(
+    async () => {
+      const job = await call(server.url, 'GET', `/jobs/${jobId}`);
+      if (job.body.state !== 'succeeded' && job.body.state !== 'failed')
+        throw new Error(`job still ${job.body.state}`);
+      return job.body;
+    },
+    60_000,
+    100,
+  );
 }
 
 describe('program synthesis offline (no key, no network)', () => {
@@ -36,23 +64,35 @@ describe('program synthesis offline (no key, no network)', () => {
   afterAll(() => server.close());
 
   test('POST /loop-apps with a spec and examples yields a scored, active v1 that answers', async () => {
-    const created = await call(server.url, 'POST', '/loop-apps', { ...spamConfig('learned-spam'), examples: labelled() });
+    const created = await call(server.url, 'POST', '/loop-apps', {
+      ...spamConfig('learned-spam'),
+      examples: labelled(),
+    });
     expect(created.status).toBe(202);
     const job = await finished(server, created.body.job_id);
     expect(job.state).toBe('succeeded');
     expect(job.result).toMatchObject({ version: 'v1', activated: true, generator: 'learner' });
     expect(job.progress.join('\n')).toMatch(/held out/);
 
-    const meta = JSON.parse(fs.readFileSync(path.join(dataDir, 'loop-apps', 'learned-spam', 'artifacts', 'v1', 'metadata.json'), 'utf8'));
+    const meta = JSON.parse(
+      fs.readFileSync(
+        path.join(dataDir, 'loop-apps', 'learned-spam', 'artifacts', 'v1', 'metadata.json'),
+        'utf8',
+      ),
+    );
     expect(meta.generator).toBe('learner');
     expect(meta.eval.accuracy).toBeGreaterThanOrEqual(0.9);
     expect(meta.eval.per_class.spam.recall).toBeGreaterThan(0.8);
     expect(meta.eval.confusion).toBeDefined();
 
-    const res = await call(server.url, 'POST', '/loop-apps/learned-spam/execute', { input: { text: 'win free cash prize now' } });
+    const res = await call(server.url, 'POST', '/loop-apps/learned-spam/execute', {
+      input: { text: 'win free cash prize now' },
+    });
     expect(res.body).toMatchObject({ version: 'v1', output: 'spam' });
     expect(res.body.confidence).toBeGreaterThan(0.5);
-    const ham = await call(server.url, 'POST', '/loop-apps/learned-spam/execute', { input: { text: 'lunch meeting tomorrow' } });
+    const ham = await call(server.url, 'POST', '/loop-apps/learned-spam/execute', {
+      input: { text: 'lunch meeting tomorrow' },
+    });
     expect(ham.body.output).toBe('ham');
   });
 
@@ -72,25 +112,45 @@ describe('program synthesis offline (no key, no network)', () => {
   });
 
   test('examples as JSONL are stored with source and ts', async () => {
-    const body = ['{"input": {"text": "free money"}, "output": "spam"}', '{"input": {"text": "see you soon"}, "output": "ham"}'].join('\n');
-    const res = await call(server.url, 'POST', '/loop-apps/learned-spam/examples', body, { 'content-type': 'application/x-ndjson' });
+    const body = [
+      '{"input": {"text": "free money"}, "output": "spam"}',
+      '{"input": {"text": "see you soon"}, "output": "ham"}',
+    ].join('\n');
+    const res = await call(server.url, 'POST', '/loop-apps/learned-spam/examples', body, {
+      'content-type': 'application/x-ndjson',
+    });
     expect(res.status).toBe(201);
     expect(res.body.added).toBe(2);
-    const lines = fs.readFileSync(path.join(dataDir, 'loop-apps', 'learned-spam', 'datasets', 'examples.jsonl'), 'utf8').trim().split('\n');
+    const lines = fs
+      .readFileSync(path.join(dataDir, 'loop-apps', 'learned-spam', 'datasets', 'examples.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     expect(JSON.parse(lines[lines.length - 1])).toMatchObject({ output: 'ham', source: 'user' });
     expect(Date.parse(JSON.parse(lines[lines.length - 1]).ts)).not.toBeNaN();
   });
 
   test('regeneration that scores worse than the active version stays testing, with both scores', async () => {
     // the label is the parity of the text length: a bag of words cannot learn it, the hand-written v1 knows it
-    const parity = 'function execute(input) { return { result: input.text.length % 2 ? "spam" : "ham", confidence: 1 }; }';
-    const rows = labelled().map((r) => ({ input: r.input, output: r.input.text.length % 2 ? 'spam' : 'ham' }));
-    const created = await call(server.url, 'POST', '/loop-apps', { ...spamConfig('parity-app'), program: { code: parity }, examples: rows });
+    const parity =
+      'function execute(input) { return { result: input.text.length % 2 ? "spam" : "ham", confidence: 1 }; }';
+    const rows = labelled().map((r) => ({
+      input: r.input,
+      output: r.input.text.length % 2 ? 'spam' : 'ham',
+    }));
+    const created = await call(server.url, 'POST', '/loop-apps', {
+      ...spamConfig('parity-app'),
+      program: { code: parity },
+      examples: rows,
+    });
     expect(created.status).toBe(201);
     const regen = await call(server.url, 'POST', '/loop-apps/parity-app/versions', { regenerate: true });
     expect(regen.status).toBe(202);
     const job = await finished(server, regen.body.job_id);
-    expect(job.result).toMatchObject({ version: 'v2', activated: false, compared_with: { version: 'v1', accuracy: 1 } });
+    expect(job.result).toMatchObject({
+      version: 'v2',
+      activated: false,
+      compared_with: { version: 'v1', accuracy: 1 },
+    });
     expect(job.result.eval.accuracy).toBeLessThan(1);
     const v2 = await call(server.url, 'GET', '/loop-apps/parity-app/versions/v2');
     expect(v2.body).toMatchObject({ status: 'testing', compared_with: { version: 'v1', accuracy: 1 } });
@@ -99,18 +159,27 @@ describe('program synthesis offline (no key, no network)', () => {
 
   test('regeneration that scores at least as well is activated', async () => {
     const constant = 'function execute(input) { return { result: "ham", confidence: 0.5 }; }';
-    await call(server.url, 'POST', '/loop-apps', { ...spamConfig('weak-app'), program: { code: constant }, examples: labelled() });
+    await call(server.url, 'POST', '/loop-apps', {
+      ...spamConfig('weak-app'),
+      program: { code: constant },
+      examples: labelled(),
+    });
     const regen = await call(server.url, 'POST', '/loop-apps/weak-app/versions', { regenerate: true });
     const job = await finished(server, regen.body.job_id);
     expect(job.result).toMatchObject({ version: 'v2', activated: true, compared_with: { version: 'v1' } });
     expect(job.result.eval.accuracy).toBeGreaterThan(job.result.compared_with.accuracy);
-    const res = await call(server.url, 'POST', '/loop-apps/weak-app/execute', { input: { text: 'claim your free prize' } });
+    const res = await call(server.url, 'POST', '/loop-apps/weak-app/execute', {
+      input: { text: 'claim your free prize' },
+    });
     expect(res.body).toMatchObject({ version: 'v2', output: 'spam' });
   });
 
   test('few examples: scored by k-fold cross-validation', async () => {
     const few = labelled().filter((_, i) => i % 6 === 0);
-    const created = await call(server.url, 'POST', '/loop-apps', { ...spamConfig('few-shot'), examples: few });
+    const created = await call(server.url, 'POST', '/loop-apps', {
+      ...spamConfig('few-shot'),
+      examples: few,
+    });
     const job = await finished(server, created.body.job_id);
     expect(job.state).toBe('succeeded');
     expect(job.result.eval.method).toMatch(/fold/);

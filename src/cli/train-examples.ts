@@ -9,7 +9,10 @@ import { startServer } from '../server';
  */
 async function main(): Promise<void> {
   const dataDir = path.resolve(process.argv[2] ?? 'loopai-data');
-  const server = await startServer({ data_dir: dataDir, host: '127.0.0.1', port: 0, generator: 'learner' }, silentLogger());
+  const server = await startServer(
+    { data_dir: dataDir, host: '127.0.0.1', port: 0, generator: 'learner' },
+    silentLogger(),
+  );
   try {
     for (const [id, why] of server.registry.loadErrors) throw new Error(`${id} does not load: ${why}`);
     for (const app of server.registry.list()) {
@@ -17,7 +20,9 @@ async function main(): Promise<void> {
       fs.mkdirSync(path.join(dataDir, 'loop-apps', app.id, 'artifacts'));
       await server.registry.reload(app.id);
       const result = await server.synthesizer.run(app.id, (message) => console.log(`${app.id}: ${message}`));
-      console.log(`${app.id}: ${result.version} by ${result.generator}, accuracy ${(result.eval.accuracy * 100).toFixed(1)} % (${result.eval.method}, n=${result.eval.n})`);
+      console.log(
+        `${app.id}: ${result.version} by ${result.generator}, accuracy ${(result.eval.accuracy * 100).toFixed(1)} % (${result.eval.method}, n=${result.eval.n})`,
+      );
     }
   } finally {
     await server.close();

@@ -18,4 +18,5 @@ export class ApiError extends Error {
 export const badRequest = (code: string, message: string, details?: unknown) =>
   new ApiError(400, code, message, details);
 export const notFound = (message: string) => new ApiError(404, 'not_found', message);
-export const conflict = (message: string, details?: unknown) => new ApiError(409, 'conflict', message, details);
+export const conflict = (message: string, details?: unknown) =>
+  new ApiError(409, 'conflict', message, details);

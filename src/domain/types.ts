@@ -23,7 +23,12 @@ export interface LoopAppConfig extends LoopAppSpec {
   /** Which generator makes new versions; when left out, the server's `generator` setting decides. */
   generator?: GeneratorChoice;
   sampling: { rate: number; strategy: 'random' | 'uncertainty' };
-  validation: { oracle: 'llm' | 'http' | 'human'; schedule: string; min_samples: number; accuracy_threshold: number };
+  validation: {
+    oracle: 'llm' | 'http' | 'human';
+    schedule: string;
+    min_samples: number;
+    accuracy_threshold: number;
+  };
   improvement: { auto: boolean; promotion: 'auto' | 'canary' | 'manual'; canary_percent: number };
   rollout: { candidate: string | null; percent: number };
   privacy: { store_inputs: PrivacyMode; redact: RedactRule[] };

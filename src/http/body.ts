@@ -9,7 +9,11 @@ export function readJson(req: IncomingMessage, limitBytes: number): Promise<unkn
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/(json|x-ndjson|jsonl)\b|\+json\b/i.test(type)) {
     return Promise.reject(
-      new ApiError(415, 'unsupported_media_type', `send the body as JSON with 'Content-Type: application/json' (got '${type || 'none'}')`),
+      new ApiError(
+        415,
+        'unsupported_media_type',
+        `send the body as JSON with 'Content-Type: application/json' (got '${type || 'none'}')`,
+      ),
     );
   }
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -60,10 +64,15 @@ function parseJsonLines(text: string): unknown[] {
       bad.push({ line: i + 1, message: (err as Error).message });
     }
   });
-  if (bad.length) throw new ApiError(400, 'malformed_json', `${bad.length} line(s) are not valid JSON`, { lines: bad });
+  if (bad.length)
+    throw new ApiError(400, 'malformed_json', `${bad.length} line(s) are not valid JSON`, { lines: bad });
   return rows;
 }
 
 function tooLarge(limit: number): ApiError {
-  return new ApiError(413, 'body_too_large', `the body is larger than the limit of ${limit} bytes (max_body_bytes in settings)`);
+  return new ApiError(
+    413,
+    'body_too_large',
+    `the body is larger than the limit of ${limit} bytes (max_body_bytes in settings)`,
+  );
 }

@@ -11,8 +11,15 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const apiError =
-      err instanceof ApiError ? err : new ApiError(500, 'internal_error', 'internal error; the server log has details');
-    if (!(err instanceof ApiError)) logger.error('request failed', { method: req.method, path: req.path, error: String(err?.stack ?? err) });
+      err instanceof ApiError
+        ? err
+        : new ApiError(500, 'internal_error', 'internal error; the server log has details');
+    if (!(err instanceof ApiError))
+      logger.error('request failed', {
+        method: req.method,
+        path: req.path,
+        error: String(err?.stack ?? err),
+      });
     if (res.headersSent) return;
     res.status(apiError.status).json(apiError.toBody());
   };

@@ -42,10 +42,14 @@ export class Admin {
     const spec = pick(rest, Object.keys(specSchema.properties));
     const settings = omit(rest, Object.keys(specSchema.properties));
     if (!validateSpec(spec)) {
-      throw badRequest('invalid_spec', 'the Loop App spec is invalid', { errors: describeAjvErrors(validateSpec.errors) });
+      throw badRequest('invalid_spec', 'the Loop App spec is invalid', {
+        errors: describeAjvErrors(validateSpec.errors),
+      });
     }
     if (Object.keys(settings).length && !validatePatch(settings)) {
-      throw badRequest('invalid_settings', 'some settings are invalid', { errors: describeAjvErrors(validatePatch.errors) });
+      throw badRequest('invalid_settings', 'some settings are invalid', {
+        errors: describeAjvErrors(validatePatch.errors),
+      });
     }
     try {
       compileSchemas(spec as unknown as LoopAppConfig);
@@ -63,7 +67,8 @@ export class Admin {
       await this.store.createApp(config.loop_app_id, config);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw conflict(`a Loop App '${config.loop_app_id}' already exists`);
+      if (code === 'ENOTEMPTY' || code === 'EEXIST')
+        throw conflict(`a Loop App '${config.loop_app_id}' already exists`);
       throw err;
     }
     await this.registry.reload(config.loop_app_id);
@@ -97,7 +102,10 @@ export class Admin {
     validators = compileSchemas(spec),
   ): Array<{ input: unknown; output: unknown }> {
     if (!Array.isArray(rows) || rows.length === 0) {
-      throw badRequest('invalid_examples', 'send a non-empty JSON array (or JSONL) of {"input": …, "output": …}');
+      throw badRequest(
+        'invalid_examples',
+        'send a non-empty JSON array (or JSONL) of {"input": …, "output": …}',
+      );
     }
     const bad: Array<{ index: number; errors: Array<{ path: string; message: string }> }> = [];
     rows.forEach((row, index) => {
@@ -106,15 +114,29 @@ export class Admin {
         return;
       }
       const errors = [
-        ...(validators.validateInput(row.input) ? [] : describeAjvErrors(validators.validateInput.errors).map((e) => ({ ...e, path: `/input${e.path === '/' ? '' : e.path}` }))),
-        ...(validators.validateOutput(row.output) ? [] : describeAjvErrors(validators.validateOutput.errors).map((e) => ({ ...e, path: `/output${e.path === '/' ? '' : e.path}` }))),
+        ...(validators.validateInput(row.input)
+          ? []
+          : describeAjvErrors(validators.validateInput.errors).map((e) => ({
+              ...e,
+              path: `/input${e.path === '/' ? '' : e.path}`,
+            }))),
+        ...(validators.validateOutput(row.output)
+          ? []
+          : describeAjvErrors(validators.validateOutput.errors).map((e) => ({
+              ...e,
+              path: `/output${e.path === '/' ? '' : e.path}`,
+            }))),
       ];
       if (errors.length) bad.push({ index, errors });
     });
     if (bad.length) {
-      throw badRequest('invalid_examples', `${bad.length} of ${rows.length} examples do not match the schemas; nothing was stored`, {
-        rows: bad.slice(0, 1000),
-      });
+      throw badRequest(
+        'invalid_examples',
+        `${bad.length} of ${rows.length} examples do not match the schemas; nothing was stored`,
+        {
+          rows: bad.slice(0, 1000),
+        },
+      );
     }
     return rows.map((r) => ({ input: r.input, output: r.output }));
   }
@@ -124,7 +146,10 @@ export class Admin {
     const app = this.app(id);
     const checked = this.checkExamples(app.config, rows, app);
     const ts = new Date().toISOString();
-    await this.store.appendExamples(id, checked.map((r) => ({ ...r, source, ts })));
+    await this.store.appendExamples(
+      id,
+      checked.map((r) => ({ ...r, source, ts })),
+    );
     return checked.length;
   }
 
@@ -132,7 +157,9 @@ export class Admin {
   async updateSettings(id: string, patch: unknown): Promise<LiveApp> {
     const app = this.app(id);
     if (!validatePatch(patch)) {
-      throw badRequest('invalid_settings', 'some settings are invalid', { errors: describeAjvErrors(validatePatch.errors) });
+      throw badRequest('invalid_settings', 'some settings are invalid', {
+        errors: describeAjvErrors(validatePatch.errors),
+      });
     }
     const text = await this.store.readConfigText(id);
     const onDisk = (text ? yaml.load(text) : app.config) as Record<string, unknown>;
@@ -170,7 +197,16 @@ export class Admin {
     const input = sampleFor(spec.input_schema);
     const pool = this.registry.pool;
     try {
-      await pool.load({ key, code: upload.code, files: upload.files ?? {}, timeoutMs: execution.timeout_ms, memoryMb: execution.memory_mb }, input);
+      await pool.load(
+        {
+          key,
+          code: upload.code,
+          files: upload.files ?? {},
+          timeoutMs: execution.timeout_ms,
+          memoryMb: execution.memory_mb,
+        },
+        input,
+      );
       const outcome = await pool.run(key, input);
       if (!outcome.ok) throw new Error(outcome.error.message);
       if (!validators.validateOutput(outcome.answer.result)) {
@@ -187,7 +223,9 @@ export class Admin {
   async addVersion(
     id: string,
     upload: ProgramUpload,
-    meta: Partial<Omit<VersionMetadata, 'version' | 'sha256' | 'files' | 'created_at'>> & { generator: string },
+    meta: Partial<Omit<VersionMetadata, 'version' | 'sha256' | 'files' | 'created_at'>> & {
+      generator: string;
+    },
   ): Promise<VersionMetadata> {
     checkUpload(upload);
     return this.store.writeVersion(
@@ -220,8 +258,18 @@ export class Admin {
     const active = await this.store.activeVersion(id);
     const live = this.registry.get(id);
     const status: VersionStatus =
-      version === active ? 'active' : version === live?.candidate?.version ? 'canary' : meta?.status === 'active' ? 'deprecated' : (meta?.status ?? 'testing');
-    return { ...(meta ?? { version, created_at: '', generator: 'unknown', parent: null, sha256: '', files: {} }), version, status };
+      version === active
+        ? 'active'
+        : version === live?.candidate?.version
+          ? 'canary'
+          : meta?.status === 'active'
+            ? 'deprecated'
+            : (meta?.status ?? 'testing');
+    return {
+      ...(meta ?? { version, created_at: '', generator: 'unknown', parent: null, sha256: '', files: {} }),
+      version,
+      status,
+    };
   }
 
   /** Checks the version loads and answers, then flips `active` to it. */
@@ -256,16 +304,28 @@ export class Admin {
 
 function checkUpload(upload: ProgramUpload): void {
   if (!upload || typeof upload.code !== 'string' || !upload.code.trim()) {
-    throw badRequest('invalid_program', 'send the program as {"code": "function execute(input) { … }", "files": {…}}');
+    throw badRequest(
+      'invalid_program',
+      'send the program as {"code": "function execute(input) { … }", "files": {…}}',
+    );
   }
   for (const [name, text] of Object.entries(upload.files ?? {})) {
-    if (!FILE_NAME.test(name) || name === 'program.js' || name === 'metadata.json' || typeof text !== 'string') {
-      throw badRequest('invalid_program', `file '${name}' must have a plain name (letters, digits, . _ -) and text content`);
+    if (
+      !FILE_NAME.test(name) ||
+      name === 'program.js' ||
+      name === 'metadata.json' ||
+      typeof text !== 'string'
+    ) {
+      throw badRequest(
+        'invalid_program',
+        `file '${name}' must have a plain name (letters, digits, . _ -) and text content`,
+      );
     }
   }
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  !!v && typeof v === 'object' && !Array.isArray(v);
 
 function pick(obj: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   return Object.fromEntries(Object.entries(obj).filter(([k]) => keys.includes(k)));

@@ -9,7 +9,9 @@ export const userAjv = new Ajv({ allErrors: true, strict: false });
 addFormats(userAjv);
 const validateConfigShape = new Ajv({ allErrors: true, strict: false }).compile(configSchema);
 
-export function describeAjvErrors(errors: ErrorObject[] | null | undefined): Array<{ path: string; message: string }> {
+export function describeAjvErrors(
+  errors: ErrorObject[] | null | undefined,
+): Array<{ path: string; message: string }> {
   return (errors ?? []).map((e) => ({
     path: e.instancePath || '/',
     message: `${e.message ?? 'is invalid'}${e.params && 'allowedValues' in e.params ? `: ${JSON.stringify(e.params.allowedValues)}` : ''}`,
@@ -52,7 +54,10 @@ export function compileSchemas(spec: Pick<LoopAppConfig, 'input_schema' | 'outpu
       throw new Error(`${name} is not a valid JSON Schema: ${(err as Error).message}`);
     }
   };
-  return { validateInput: compile('input_schema', spec.input_schema), validateOutput: compile('output_schema', spec.output_schema) };
+  return {
+    validateInput: compile('input_schema', spec.input_schema),
+    validateOutput: compile('output_schema', spec.output_schema),
+  };
 }
 
 /** Drops compiled validators from Ajv's cache when a config is replaced, so reloads do not grow memory. */

@@ -82,10 +82,18 @@ export class Executor {
       throw notFound(`no Loop App '${appId}'`);
     }
     if (app.config.status === 'paused') {
-      throw new ApiError(503, 'paused', `Loop App '${appId}' is paused; POST /loop-apps/${appId}/resume to serve again`);
+      throw new ApiError(
+        503,
+        'paused',
+        `Loop App '${appId}' is paused; POST /loop-apps/${appId}/resume to serve again`,
+      );
     }
     if (app.config.status === 'archived') {
-      throw new ApiError(410, 'archived', `Loop App '${appId}' is archived; its data is kept but it no longer executes`);
+      throw new ApiError(
+        410,
+        'archived',
+        `Loop App '${appId}' is archived; its data is kept but it no longer executes`,
+      );
     }
     if (!app.program) {
       throw new ApiError(503, 'no_active_version', `Loop App '${appId}' has no active program version yet`, {
@@ -135,11 +143,20 @@ export class Executor {
     let failure: ApiError | null = null;
     if (!outcome.ok) {
       const status = outcome.error.code === 'timeout' ? 504 : 502;
-      failure = new ApiError(status, `program_${outcome.error.code}`, `${program.version}: ${outcome.error.message}`);
+      failure = new ApiError(
+        status,
+        `program_${outcome.error.code}`,
+        `${program.version}: ${outcome.error.message}`,
+      );
     } else if (!app.validateOutput(outcome.answer.result)) {
-      failure = new ApiError(502, 'invalid_output', `${program.version} answered a result that violates output_schema`, {
-        errors: describeAjvErrors(app.validateOutput.errors),
-      });
+      failure = new ApiError(
+        502,
+        'invalid_output',
+        `${program.version} answered a result that violates output_schema`,
+        {
+          errors: describeAjvErrors(app.validateOutput.errors),
+        },
+      );
     } else {
       record.output = outcome.answer.result;
       record.confidence = outcome.answer.confidence ?? null;

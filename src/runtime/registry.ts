@@ -137,11 +137,18 @@ export class Registry {
       const checked = checkConfig(id, text);
       const activeOnDisk = await this.store.activeVersion(id);
       const wanted = checked.config.rollout.candidate;
-      const candidateVersion = wanted && checked.config.rollout.percent > 0 && wanted !== activeOnDisk ? wanted : null;
+      const candidateVersion =
+        wanted && checked.config.rollout.percent > 0 && wanted !== activeOnDisk ? wanted : null;
       // Programs already serving are re-checked now; an app nobody has called yet loads on first use.
       const hot = !!current?.program && this.pool.isLoaded(current.program.source.key);
       const program = await this.programFor(id, activeOnDisk, current?.program ?? null, checked, hot);
-      const candidate = await this.programFor(id, candidateVersion, current?.candidate ?? null, checked, true);
+      const candidate = await this.programFor(
+        id,
+        candidateVersion,
+        current?.candidate ?? null,
+        checked,
+        true,
+      );
       const next: LiveApp = { id, ...checked, activeOnDisk, program, candidate, loadError: null };
       this.swap(current, next);
       this.retries.delete(id);
@@ -153,7 +160,10 @@ export class Registry {
       });
     } catch (err) {
       const message = (err as Error).message;
-      this.logger.warn('loop app load failed; previous state keeps serving', { loop_app_id: id, error: message });
+      this.logger.warn('loop app load failed; previous state keeps serving', {
+        loop_app_id: id,
+        error: message,
+      });
       if (current) current.loadError = message;
       else this.loadErrors.set(id, message);
       this.scheduleRetry(id);
@@ -173,14 +183,21 @@ export class Registry {
   ): Promise<LiveProgram | null> {
     if (!version) return null;
     const stored = await this.store.readVersion(id, version).catch((err: NodeJS.ErrnoException) => {
-      throw new Error(`cannot read ${version}: ${err.code === 'ENOENT' ? 'no such version folder' : err.message}`);
+      throw new Error(
+        `cannot read ${version}: ${err.code === 'ENOENT' ? 'no such version folder' : err.message}`,
+      );
     });
     const code = stored.files['program.js'];
     if (code === undefined) throw new Error(`${version} has no program.js`);
     const { ['program.js']: _program, ...files } = stored.files;
     const key = `${id}@${version}@${sha256(code + JSON.stringify(files)).slice(0, 16)}`;
     const { timeout_ms, memory_mb } = checked.config.execution;
-    if (live && live.source.key === key && live.source.timeoutMs === timeout_ms && live.source.memoryMb === memory_mb) {
+    if (
+      live &&
+      live.source.key === key &&
+      live.source.timeoutMs === timeout_ms &&
+      live.source.memoryMb === memory_mb
+    ) {
       return live;
     }
     const source: ProgramSource = { key, code, files, timeoutMs: timeout_ms, memoryMb: memory_mb };
@@ -212,7 +229,8 @@ export class Registry {
     this.loadErrors.delete(next.id);
     this.apps.set(next.id, next);
     if (!current) return;
-    if (current.program && current.program !== next.program && current.program !== next.candidate) current.program.retire();
+    if (current.program && current.program !== next.program && current.program !== next.candidate)
+      current.program.retire();
     if (current.candidate && current.candidate !== next.program && current.candidate !== next.candidate) {
       current.candidate.retire();
     }

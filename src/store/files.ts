@@ -27,7 +27,10 @@ export async function readLinkOrNull(link: string): Promise<string | null> {
   try {
     return await fsp.readlink(link);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'EINVAL') {
+    if (
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ||
+      (err as NodeJS.ErrnoException).code === 'EINVAL'
+    ) {
       return null;
     }
     throw err;

@@ -38,7 +38,10 @@ export function score(expected: unknown[], predicted: unknown[], method: string)
         const tp = confusion[c][c] ?? 0;
         const support = Object.values(confusion[c]).reduce((a, b) => a + b, 0);
         const predictedAs = classes.reduce((sum, e) => sum + (confusion[e][c] ?? 0), 0);
-        return [c, { precision: predictedAs ? tp / predictedAs : 0, recall: support ? tp / support : 0, support }];
+        return [
+          c,
+          { precision: predictedAs ? tp / predictedAs : 0, recall: support ? tp / support : 0, support },
+        ];
       }),
     );
   }
@@ -69,14 +72,24 @@ export async function evaluateInSandbox(
         const row = chunk[k];
         const got = outcome.ok ? outcome.answer.result : undefined;
         predicted.push(got);
-        if (!outcome.ok) failures.push({ input: row.input, expected: row.output, got: null, error: outcome.error.message });
-        else if (canonical(got) !== canonical(row.output)) failures.push({ input: row.input, expected: row.output, got });
+        if (!outcome.ok)
+          failures.push({ input: row.input, expected: row.output, got: null, error: outcome.error.message });
+        else if (canonical(got) !== canonical(row.output))
+          failures.push({ input: row.input, expected: row.output, got });
       });
     }
   } finally {
     await pool.unload(key);
   }
-  return { ...score(rows.map((r) => r.output), predicted, method), failures, predicted };
+  return {
+    ...score(
+      rows.map((r) => r.output),
+      predicted,
+      method,
+    ),
+    failures,
+    predicted,
+  };
 }
 
 /**
@@ -95,7 +108,8 @@ export function holdout<T extends Labelled>(rows: T[]): { train: T[]; test: T[] 
 
 /** Deterministic k folds (by input hash) for data too scarce to hold a fifth out. */
 export function folds<T extends Labelled>(rows: T[], k: number): Array<{ train: T[]; test: T[] }> {
-  const fold = (row: T) => crypto.createHash('sha256').update(canonical(row.input)).digest().readUInt32BE(0) % k;
+  const fold = (row: T) =>
+    crypto.createHash('sha256').update(canonical(row.input)).digest().readUInt32BE(0) % k;
   return Array.from({ length: k }, (_, i) => ({
     train: rows.filter((r) => fold(r) !== i),
     test: rows.filter((r) => fold(r) === i),

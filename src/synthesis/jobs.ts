@@ -36,7 +36,11 @@ export class Jobs {
     return [...this.jobs.values()].filter((j) => !loopAppId || j.loop_app_id === loopAppId).reverse();
   }
 
-  submit(type: string, loopAppId: string, work: (progress: (message: string) => void) => Promise<unknown>): Job {
+  submit(
+    type: string,
+    loopAppId: string,
+    work: (progress: (message: string) => void) => Promise<unknown>,
+  ): Job {
     const now = new Date().toISOString();
     const job: Job = {
       job_id: `job_${crypto.randomUUID()}`,
@@ -51,7 +55,8 @@ export class Jobs {
     };
     this.jobs.set(job.job_id, job);
     this.forgetOld();
-    const touch = (patch: Partial<Job>) => Object.assign(job, patch, { updated_at: new Date().toISOString() });
+    const touch = (patch: Partial<Job>) =>
+      Object.assign(job, patch, { updated_at: new Date().toISOString() });
     const progress = (message: string) => {
       touch({ progress: [...job.progress, message] });
       this.logger.info('job progress', { job_id: job.job_id, loop_app_id: loopAppId, message });
@@ -75,6 +80,7 @@ export class Jobs {
 
   private forgetOld(): void {
     const finished = [...this.jobs.values()].filter((j) => j.state === 'succeeded' || j.state === 'failed');
-    for (const job of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) this.jobs.delete(job.job_id);
+    for (const job of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED)))
+      this.jobs.delete(job.job_id);
   }
 }

@@ -7,7 +7,13 @@ import type { Job, Jobs } from './jobs';
 import type { Candidate, Generator, Labelled, ProgramFiles, Scored } from './generator';
 
 /** What of a scored run is kept in metadata.json: the figures, not the rows. */
-const toReport = ({ accuracy, n, method, per_class, confusion }: Scored): EvalReport => ({ accuracy, n, method, per_class, confusion });
+const toReport = ({ accuracy, n, method, per_class, confusion }: Scored): EvalReport => ({
+  accuracy,
+  n,
+  method,
+  per_class,
+  confusion,
+});
 
 /** Below this many held-out rows a fifth is too few to judge by: k-fold cross-validation instead. */
 const MIN_HELD_OUT = 10;
@@ -45,7 +51,10 @@ export class Synthesizer {
     const usable = wanted.filter((g) => g.unavailable(config) === null);
     if (!usable.length) {
       const reasons = wanted.map((g) => `${g.name}: ${g.unavailable(config)}`).join(' ');
-      throw badRequest('cannot_generate', `no generator can make a program for '${config.loop_app_id}' (generator: ${choice}). ${reasons}`);
+      throw badRequest(
+        'cannot_generate',
+        `no generator can make a program for '${config.loop_app_id}' (generator: ${choice}). ${reasons}`,
+      );
     }
     return usable;
   }
@@ -78,7 +87,9 @@ export class Synthesizer {
         const result = scarce
           ? await this.crossValidated(app, generator, rows, progress)
           : await this.heldOut(app, generator, split, progress);
-        progress(`${generator.name}: accuracy ${(result.report.accuracy * 100).toFixed(1)} % (${result.report.method})`);
+        progress(
+          `${generator.name}: accuracy ${(result.report.accuracy * 100).toFixed(1)} % (${result.report.method})`,
+        );
         scored.push(result);
         candidates.push({ generator: generator.name, accuracy: result.report.accuracy });
       } catch (err) {
@@ -88,7 +99,9 @@ export class Synthesizer {
       }
     }
     if (!scored.length) {
-      throw new Error(`every generator failed: ${candidates.map((c) => `${c.generator}: ${c.error}`).join('; ')}`);
+      throw new Error(
+        `every generator failed: ${candidates.map((c) => `${c.generator}: ${c.error}`).join('; ')}`,
+      );
     }
     // the best score wins; on a tie the earlier generator (the learner: cheaper, deterministic)
     const best = scored.reduce((a, b) => (b.report.accuracy > a.report.accuracy ? b : a));
@@ -99,7 +112,12 @@ export class Synthesizer {
       const current = await this.admin.registry.store.readVersion(appId, active);
       const { ['program.js']: code, ...files } = current.files;
       const testRows = scarce ? rows : split.test;
-      const report = await this.evaluate(app, { code: code ?? '', files }, testRows, scarce ? 'all labelled rows' : 'held-out');
+      const report = await this.evaluate(
+        app,
+        { code: code ?? '', files },
+        testRows,
+        scarce ? 'all labelled rows' : 'held-out',
+      );
       compared_with = { version: active, accuracy: report.accuracy, n: report.n };
       progress(`active ${active}: accuracy ${(report.accuracy * 100).toFixed(1)} % on the same rows`);
     }
@@ -119,7 +137,14 @@ export class Synthesizer {
         ? `${meta.version} is active`
         : `${meta.version} stays testing: ${(best.report.accuracy * 100).toFixed(1)} % < ${compared_with!.version}'s ${(compared_with!.accuracy * 100).toFixed(1)} %`,
     );
-    return { version: meta.version, activated: promote, generator: best.candidate.generator, eval: best.report, compared_with, candidates };
+    return {
+      version: meta.version,
+      activated: promote,
+      generator: best.candidate.generator,
+      eval: best.report,
+      compared_with,
+      candidates,
+    };
   }
 
   /** All labelled rows, one per distinct input (the latest label wins: a correction replaces the old one). */
@@ -131,7 +156,12 @@ export class Synthesizer {
     return [...byInput.values()];
   }
 
-  private async heldOut(app: LiveApp, generator: Generator, split: { train: Labelled[]; test: Labelled[] }, progress: Progress) {
+  private async heldOut(
+    app: LiveApp,
+    generator: Generator,
+    split: { train: Labelled[]; test: Labelled[] },
+    progress: Progress,
+  ) {
     const candidate = await generator.generate(this.context(app, split.train, progress));
     const report = toReport(await this.evaluate(app, candidate, split.test, 'held-out'));
     return { candidate, report };
@@ -142,7 +172,10 @@ export class Synthesizer {
     if (generator.name === 'llm') {
       // an LLM run per fold would cost k times as much: score its program on the rows it was shown
       const candidate = await generator.generate(this.context(app, rows, progress));
-      return { candidate, report: toReport(await this.evaluate(app, candidate, rows, 'training rows (too few to hold out)')) };
+      return {
+        candidate,
+        report: toReport(await this.evaluate(app, candidate, rows, 'training rows (too few to hold out)')),
+      };
     }
     const expected: unknown[] = [];
     const predicted: unknown[] = [];
@@ -161,13 +194,21 @@ export class Synthesizer {
     return {
       spec: app.config,
       train,
-      evaluate: (program: ProgramFiles, rows: Labelled[]) => this.evaluate(app, program, rows, 'training rows'),
+      evaluate: (program: ProgramFiles, rows: Labelled[]) =>
+        this.evaluate(app, program, rows, 'training rows'),
       progress,
     };
   }
 
   private evaluate(app: LiveApp, program: ProgramFiles, rows: Labelled[], method: string) {
     const { timeout_ms, memory_mb } = app.config.execution;
-    return evaluateInSandbox(this.admin.registry.pool, app.id, program, rows, { timeoutMs: Math.max(timeout_ms, 1000), memoryMb: memory_mb }, method);
+    return evaluateInSandbox(
+      this.admin.registry.pool,
+      app.id,
+      program,
+      rows,
+      { timeoutMs: Math.max(timeout_ms, 1000), memoryMb: memory_mb },
+      method,
+    );
   }
 }

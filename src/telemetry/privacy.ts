@@ -34,7 +34,10 @@ export const hashInput = (input: unknown): string =>
  * `full` keeps it (minus any `redact` patterns listed), `redacted` removes the listed patterns (all of them
  * when none are listed), `hashed` keeps only a sha256, `none` keeps nothing.
  */
-export function storedInput(input: unknown, privacy: LoopAppConfig['privacy']): { input: unknown; input_hash?: string } {
+export function storedInput(
+  input: unknown,
+  privacy: LoopAppConfig['privacy'],
+): { input: unknown; input_hash?: string } {
   switch (privacy.store_inputs) {
     case 'none':
       return { input: null };
@@ -45,6 +48,8 @@ export function storedInput(input: unknown, privacy: LoopAppConfig['privacy']): 
       return { input: mapStrings(input, (s) => redactText(s, rules)) };
     }
     default:
-      return { input: privacy.redact.length ? mapStrings(input, (s) => redactText(s, privacy.redact)) : input };
+      return {
+        input: privacy.redact.length ? mapStrings(input, (s) => redactText(s, privacy.redact)) : input,
+      };
   }
 }

@@ -33,11 +33,17 @@ export function writeApp(
   fs.writeFileSync(path.join(dir, 'config.yaml'), yaml.dump(opts.config ?? spamConfig(id)));
   const versions = opts.versions ?? [{ 'program.js': SPAM_PROGRAM, 'words.json': '["win","prize","free"]' }];
   versions.forEach((files, i) => writeVersion(dataDir, id, `v${i + 1}`, files));
-  if (versions.length) fs.symlinkSync(opts.active ?? `v${versions.length}`, path.join(dir, 'artifacts', 'active'));
+  if (versions.length)
+    fs.symlinkSync(opts.active ?? `v${versions.length}`, path.join(dir, 'artifacts', 'active'));
   return dir;
 }
 
-export function writeVersion(dataDir: string, id: string, version: string, files: Record<string, string>): void {
+export function writeVersion(
+  dataDir: string,
+  id: string,
+  version: string,
+  files: Record<string, string>,
+): void {
   const dir = path.join(dataDir, 'loop-apps', id, 'artifacts', version);
   fs.mkdirSync(dir, { recursive: true });
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);

@@ -3,9 +3,7 @@ import type { AddressInfo } from 'node:net';
 
 /** One scripted answer of the test LLM server. */
 export type Reply =
-  | { content: string }
-  | { status: number; retryAfter?: number; message?: string }
-  | { hang: true };
+  { content: string } | { status: number; retryAfter?: number; message?: string } | { hang: true };
 
 export interface ChatRequest {
   model: string;
@@ -22,7 +20,9 @@ export async function startOpenAiTestServer(script: Reply[] | ((req: ChatRequest
   const requests: ChatRequest[] = [];
   const hanging: http.ServerResponse[] = [];
   const next = (req: ChatRequest): Reply =>
-    typeof script === 'function' ? script(req) : (script.shift() ?? { status: 500, message: 'script exhausted' });
+    typeof script === 'function'
+      ? script(req)
+      : (script.shift() ?? { status: 500, message: 'script exhausted' });
 
   const server = http.createServer((req, res) => {
     let body = '';
@@ -30,7 +30,9 @@ export async function startOpenAiTestServer(script: Reply[] | ((req: ChatRequest
     req.on('end', () => {
       if (req.method === 'GET' && req.url === '/v1/models') {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ object: 'list', data: [{ id: 'test-model', object: 'model', owned_by: 'test' }] }));
+        res.end(
+          JSON.stringify({ object: 'list', data: [{ id: 'test-model', object: 'model', owned_by: 'test' }] }),
+        );
         return;
       }
       if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
@@ -49,7 +51,11 @@ export async function startOpenAiTestServer(script: Reply[] | ((req: ChatRequest
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (reply.retryAfter !== undefined) headers['retry-after'] = String(reply.retryAfter);
         res.writeHead(reply.status, headers);
-        res.end(JSON.stringify({ error: { message: reply.message ?? `status ${reply.status}`, type: 'test_error' } }));
+        res.end(
+          JSON.stringify({
+            error: { message: reply.message ?? `status ${reply.status}`, type: 'test_error' },
+          }),
+        );
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -59,7 +65,9 @@ export async function startOpenAiTestServer(script: Reply[] | ((req: ChatRequest
           object: 'chat.completion',
           created: Math.floor(Date.now() / 1000),
           model: parsed.model,
-          choices: [{ index: 0, message: { role: 'assistant', content: reply.content }, finish_reason: 'stop' }],
+          choices: [
+            { index: 0, message: { role: 'assistant', content: reply.content }, finish_reason: 'stop' },
+          ],
           usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
         }),
       );
@@ -79,4 +87,6 @@ export async function startOpenAiTestServer(script: Reply[] | ((req: ChatRequest
 }
 
 /** A reply holding a program in a fenced block, as an LLM writes it. */
-export const programReply = (code: string): Reply => ({ content: `Here is the program:\n\n\`\`\`javascript\n${code}\n\`\`\`\n` });
+export const programReply = (code: string): Reply => ({
+  content: `Here is the program:\n\n\`\`\`javascript\n${code}\n\`\`\`\n`,
+});

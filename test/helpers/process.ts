@@ -14,17 +14,31 @@ export async function freePort(): Promise<number> {
 }
 
 /** The real server as its own process (built JavaScript), for signal and crash tests. */
-export async function spawnServer(dataDir: string, env: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string; exited: Promise<number | null> }> {
+export async function spawnServer(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<{ proc: ChildProcess; url: string; exited: Promise<number | null> }> {
   const port = await freePort();
   const proc = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, LOOPAI_DATA_DIR: dataDir, LOOPAI_PORT: String(port), LOOPAI_HOST: '127.0.0.1', LOOPAI_LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      LOOPAI_DATA_DIR: dataDir,
+      LOOPAI_PORT: String(port),
+      LOOPAI_HOST: '127.0.0.1',
+      LOOPAI_LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
-  await eventually(async () => {
-    const res = await fetch(`${url}/ready`);
-    if (res.status !== 200) throw new Error('not ready');
-  }, 20_000, 100);
+  await eventually(
+    async () => {
+      const res = await fetch(`${url}/ready`);
+      if (res.status !== 200) throw new Error('not ready');
+    },
+    20_000,
+    100,
+  );
   return { proc, url, exited };
 }

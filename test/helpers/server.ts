@@ -5,7 +5,13 @@ import type { Settings } from '../../src/settings';
 /** A real server on a free loopback port, over a data dir of the test's own. */
 export function startTestServer(dataDir: string, overrides: Partial<Settings> = {}): Promise<RunningServer> {
   return startServer(
-    { data_dir: dataDir, host: '127.0.0.1', port: 0, sandbox: { children: 2, child_heap_mb: 256 }, ...overrides },
+    {
+      data_dir: dataDir,
+      host: '127.0.0.1',
+      port: 0,
+      sandbox: { children: 2, child_heap_mb: 256 },
+      ...overrides,
+    },
     silentLogger(),
   );
 }
@@ -40,7 +46,11 @@ export async function call<T = any>(
 }
 
 /** Polls until `check` passes or the time is up (file events and reloads are asynchronous). */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T> | T,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -31,11 +31,17 @@ export function describeApp(app: LiveApp) {
 
 const objectBody = async (req: Request, limit: number): Promise<Record<string, unknown>> => {
   const body = await readJson(req, limit);
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('invalid_body', 'the body must be a JSON object');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw badRequest('invalid_body', 'the body must be a JSON object');
   return body as Record<string, unknown>;
 };
 
-const jobAccepted = (job: Job) => ({ job_id: job.job_id, loop_app_id: job.loop_app_id, state: job.state, job_url: `/jobs/${job.job_id}` });
+const jobAccepted = (job: Job) => ({
+  job_id: job.job_id,
+  loop_app_id: job.loop_app_id,
+  state: job.state,
+  job_url: `/jobs/${job.job_id}`,
+});
 
 export function loopAppRoutes({ admin, executor, maxBodyBytes, synthesizer }: LoopAppRoutesDeps): Router {
   const router = Router();
@@ -43,7 +49,8 @@ export function loopAppRoutes({ admin, executor, maxBodyBytes, synthesizer }: Lo
 
   router.post('/:id/execute', async (req, res) => {
     const { input } = await body(req);
-    if (input === undefined) throw badRequest('missing_input', 'send {"input": …} with the input for the program');
+    if (input === undefined)
+      throw badRequest('missing_input', 'send {"input": …} with the input for the program');
     res.json(await executor.execute(req.params.id, input));
   });
 
@@ -75,7 +82,10 @@ export function loopAppRoutes({ admin, executor, maxBodyBytes, synthesizer }: Lo
     }
     synthesizer.choose(config);
     if (!examples.length) {
-      throw badRequest('examples_required', 'send "examples": [{"input": …, "output": …}, …] to generate a program, or "program": {"code": …}');
+      throw badRequest(
+        'examples_required',
+        'send "examples": [{"input": …, "output": …}, …] to generate a program, or "program": {"code": …}',
+      );
     }
     await admin.create(config);
     await admin.addExamples(id, examples);

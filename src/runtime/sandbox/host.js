@@ -55,11 +55,13 @@ function compile(p) {
 /** @param {unknown} err @param {ivm.Isolate | null} isolate @returns {WireOutcome} */
 function failure(err, isolate) {
   const message = String((err && /** @type {Error} */ (err).message) || err).slice(0, MAX_MESSAGE);
-  if (/timed out/i.test(message)) return { ok: false, error: { code: 'timeout', message: `execution timed out` } };
+  if (/timed out/i.test(message))
+    return { ok: false, error: { code: 'timeout', message: `execution timed out` } };
   if ((isolate && isolate.isDisposed) || /memory limit|disposed/i.test(message)) {
     return { ok: false, error: { code: 'memory', message: 'the program exceeded its memory limit' } };
   }
-  if (message.startsWith('BAD_ANSWER: ')) return { ok: false, error: { code: 'bad_answer', message: message.slice(12) } };
+  if (message.startsWith('BAD_ANSWER: '))
+    return { ok: false, error: { code: 'bad_answer', message: message.slice(12) } };
   return { ok: false, error: { code: 'program_error', message } };
 }
 
@@ -67,7 +69,9 @@ function failure(err, isolate) {
 function call(p, json) {
   try {
     if (!p.isolate || p.isolate.isDisposed) compile(p); // after a memory error the isolate is gone: start afresh
-    const answer = /** @type {ivm.Reference<Function>} */ (p.call).applySync(undefined, [json], { timeout: p.source.timeoutMs });
+    const answer = /** @type {ivm.Reference<Function>} */ (p.call).applySync(undefined, [json], {
+      timeout: p.source.timeoutMs,
+    });
     return { ok: true, answer: /** @type {string} */ (answer) };
   } catch (err) {
     return failure(err, p.isolate);
@@ -96,7 +100,11 @@ function handle(msg) {
         }
       } catch (err) {
         if (p.isolate && !p.isolate.isDisposed) p.isolate.dispose();
-        return { type: 'loaded', id: msg.id, error: String(/** @type {Error} */ (err).message || err).slice(0, MAX_MESSAGE) };
+        return {
+          type: 'loaded',
+          id: msg.id,
+          error: String(/** @type {Error} */ (err).message || err).slice(0, MAX_MESSAGE),
+        };
       }
       programs.set(msg.program.key, p);
       return { type: 'loaded', id: msg.id };
@@ -107,7 +115,9 @@ function handle(msg) {
     case 'run': {
       const p = programs.get(msg.key);
       const outcomes = msg.inputs.map((json) =>
-        p ? call(p, json) : { ok: false, error: { code: 'not_loaded', message: `program ${msg.key} is not loaded` } },
+        p
+          ? call(p, json)
+          : { ok: false, error: { code: 'not_loaded', message: `program ${msg.key} is not loaded` } },
       );
       return { type: 'ran', id: msg.id, outcomes: /** @type {WireOutcome[]} */ (outcomes) };
     }

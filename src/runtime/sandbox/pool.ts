@@ -62,7 +62,11 @@ class Child {
 
   private spawn(): ChildProcess {
     // untrusted code's output (and V8's out-of-memory dumps) stays out of the server's logs; restarts are logged
-    const proc = fork(HOST, [], { execArgv: this.execArgv, serialization: 'json', stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+    const proc = fork(HOST, [], {
+      execArgv: this.execArgv,
+      serialization: 'json',
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
     proc.on('message', (reply: FromChild) => {
       const waiting = this.pending.get(reply.id);
       if (!waiting) return;
@@ -98,7 +102,10 @@ class Child {
       clearTimeout(p.deadline);
       const isCulprit = i === 0;
       if (isCulprit || p.retried || p.msg.type === 'load') {
-        p.fail(isCulprit ? code : 'sandbox_crash', isCulprit ? describeCrash(code, reason) : `sandbox process ${reason}`);
+        p.fail(
+          isCulprit ? code : 'sandbox_crash',
+          isCulprit ? describeCrash(code, reason) : `sandbox process ${reason}`,
+        );
       } else {
         this.dispatch({ ...p, retried: true });
       }
@@ -147,7 +154,8 @@ class Child {
     for (const [key, calls] of batch) {
       const source = this.loaded.get(key);
       if (!source) {
-        for (const c of calls) c.done({ ok: false, error: { code: 'not_loaded', message: `program ${key} is not loaded` } });
+        for (const c of calls)
+          c.done({ ok: false, error: { code: 'not_loaded', message: `program ${key} is not loaded` } });
         continue;
       }
       const deadline = calls.length * source.timeoutMs + DEADLINE_SLACK_MS;
@@ -238,7 +246,10 @@ export class SandboxPool {
     const child = this.childFor(key);
     const source = child.loaded.get(key);
     if (!source || this.closed) {
-      return Promise.resolve({ ok: false, error: { code: 'not_loaded', message: `program ${key} is not loaded` } });
+      return Promise.resolve({
+        ok: false,
+        error: { code: 'not_loaded', message: `program ${key} is not loaded` },
+      });
     }
     return child.call(source, JSON.stringify(input));
   }

@@ -13,7 +13,8 @@ export interface ProgramSource {
   memoryMb: number;
 }
 
-export type ErrorCode = 'timeout' | 'memory' | 'program_error' | 'bad_answer' | 'sandbox_crash' | 'not_loaded';
+export type ErrorCode =
+  'timeout' | 'memory' | 'program_error' | 'bad_answer' | 'sandbox_crash' | 'not_loaded';
 
 export interface Answer {
   result: unknown;
@@ -21,7 +22,8 @@ export interface Answer {
   reason?: string;
 }
 
-export type CallOutcome = { ok: true; answer: Answer } | { ok: false; error: { code: ErrorCode; message: string } };
+export type CallOutcome =
+  { ok: true; answer: Answer } | { ok: false; error: { code: ErrorCode; message: string } };
 
 /** Parent → child. Inputs travel as JSON text and are parsed inside the isolate. */
 export type ToChild =
@@ -30,7 +32,8 @@ export type ToChild =
   | { type: 'run'; id: number; key: string; inputs: string[] };
 
 /** A call's result as the child sends it: the answer as JSON text, or an error. */
-export type WireOutcome = { ok: true; answer: string } | { ok: false; error: { code: ErrorCode; message: string } };
+export type WireOutcome =
+  { ok: true; answer: string } | { ok: false; error: { code: ErrorCode; message: string } };
 
 /** Child → parent. */
 export type FromChild =

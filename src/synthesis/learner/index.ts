@@ -14,7 +14,13 @@ export interface LearnerOptions {
 
 export interface LearnedProgram {
   files: { 'program.js': string; 'model.json': string };
-  stats: { features: number; kept_weights: number; program_kb: number; train_seconds: number; classes: string[] };
+  stats: {
+    features: number;
+    kept_weights: number;
+    program_kb: number;
+    train_seconds: number;
+    classes: string[];
+  };
 }
 
 const LLM_HINT =
@@ -24,7 +30,9 @@ const LLM_HINT =
 /** The output schema is not one the offline learner can learn. */
 export class LearnerUnsupported extends Error {
   constructor(why: string) {
-    super(`the offline learner learns only labels (an enum, a boolean, or an object with one enum field): ${why}. ${LLM_HINT}`);
+    super(
+      `the offline learner learns only labels (an enum, a boolean, or an object with one enum field): ${why}. ${LLM_HINT}`,
+    );
   }
 }
 
@@ -41,10 +49,12 @@ function labelsOf(schema: Schema | undefined): unknown[] | null {
 export function learnableTarget(outputSchema: Schema): { labels: unknown[]; field: string | null } {
   const direct = labelsOf(outputSchema);
   if (direct) return { labels: direct, field: null };
-  if (outputSchema.type !== 'object') throw new LearnerUnsupported(`the output is ${JSON.stringify(outputSchema.type ?? 'untyped')}`);
+  if (outputSchema.type !== 'object')
+    throw new LearnerUnsupported(`the output is ${JSON.stringify(outputSchema.type ?? 'untyped')}`);
   const props = (outputSchema.properties ?? {}) as Record<string, Schema>;
   const candidates = Object.keys(props).filter((k) => labelsOf(props[k]));
-  if (candidates.length !== 1) throw new LearnerUnsupported(`the output object has ${candidates.length} enum fields`);
+  if (candidates.length !== 1)
+    throw new LearnerUnsupported(`the output object has ${candidates.length} enum fields`);
   const others = ((outputSchema.required ?? []) as string[]).filter((k) => k !== candidates[0]);
   if (others.length) throw new LearnerUnsupported(`the output also requires ${others.join(', ')}`);
   return { labels: labelsOf(props[candidates[0]])!, field: candidates[0] };
@@ -53,7 +63,9 @@ export function learnableTarget(outputSchema: Schema): { labels: unknown[]; fiel
 function featureSpec(inputSchema: Schema): FeatureSpec {
   const props = inputSchema.type === 'object' ? Object.keys((inputSchema.properties ?? {}) as Schema) : [];
   const fields = props.length ? props : ['value'];
-  const textFields = fields.filter((f) => ((inputSchema.properties as Record<string, Schema>)?.[f]?.type ?? 'string') === 'string');
+  const textFields = fields.filter(
+    (f) => ((inputSchema.properties as Record<string, Schema>)?.[f]?.type ?? 'string') === 'string',
+  );
   return { fields, fieldAware: textFields.length > 1, charMin: 2, charMax: 5 };
 }
 
@@ -78,7 +90,8 @@ export function learn(
   const y = Int32Array.from(examples, (e) => {
     const value = field === null ? e.output : (e.output as Record<string, unknown> | null)?.[field];
     const i = labelIndex.get(JSON.stringify(value));
-    if (i === undefined) throw new Error(`example label ${JSON.stringify(value)} is not one of ${JSON.stringify(labels)}`);
+    if (i === undefined)
+      throw new Error(`example label ${JSON.stringify(value)} is not one of ${JSON.stringify(labels)}`);
     return i;
   });
   if (!examples.length) throw new Error('the learner needs labelled examples');
@@ -100,7 +113,14 @@ export function learn(
     });
     return block;
   });
-  const model: LinearModel = { spec, labels, field, blocks, bias: weights.map((w) => round(w[column], 5)), temperature: 2 };
+  const model: LinearModel = {
+    spec,
+    labels,
+    field,
+    blocks,
+    bias: weights.map((w) => round(w[column], 5)),
+    temperature: 2,
+  };
   const modelJson = JSON.stringify(model);
   const program = emitProgram();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -118,8 +138,12 @@ export function learn(
 
 /** Columns by their largest |weight| over classes, until `mass` of the total is covered (at most `max`). */
 function selectFeatures(columns: number, weights: Float64Array[], max: number, mass: number): Set<number> {
-  const importance = Float64Array.from({ length: columns }, (_, i) => Math.max(...weights.map((w) => Math.abs(w[i]))));
-  const order = Array.from({ length: columns }, (_, i) => i).sort((a, b) => importance[b] - importance[a] || a - b);
+  const importance = Float64Array.from({ length: columns }, (_, i) =>
+    Math.max(...weights.map((w) => Math.abs(w[i]))),
+  );
+  const order = Array.from({ length: columns }, (_, i) => i).sort(
+    (a, b) => importance[b] - importance[a] || a - b,
+  );
   const total = importance.reduce((a, b) => a + b, 0);
   const kept = new Set<number>();
   let covered = 0;
@@ -156,5 +180,8 @@ export function predict(modelJson: string, input: unknown): { result: unknown; c
   const model = JSON.parse(modelJson) as LinearModel;
   const s = scoreModel(prepare(model), input);
   const label = model.labels[s.label];
-  return { result: model.field === null ? label : { [model.field]: label }, confidence: Math.round(s.confidence * 10000) / 10000 };
+  return {
+    result: model.field === null ? label : { [model.field]: label },
+    confidence: Math.round(s.confidence * 10000) / 10000,
+  };
 }

@@ -38,7 +38,8 @@ export function prepare(model: LinearModel): PreparedModel {
 export function featurize(input: unknown, spec: FeatureSpec): Array<Map<string, number>> {
   const words = new Map<string, number>();
   const chars = new Map<string, number>();
-  const obj = input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : { value: input };
+  const obj =
+    input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : { value: input };
   for (let f = 0; f < spec.fields.length; f++) {
     const value = obj[spec.fields[f]];
     if (value === undefined || value === null) continue;
@@ -77,7 +78,10 @@ export function featurize(input: unknown, spec: FeatureSpec): Array<Map<string, 
  * Decision values and confidence of one input. TF-IDF with sublinear tf, each block L2-normalised over the
  * model's terms (as a FeatureUnion of two TfidfVectorizers would), then a linear score per class.
  */
-export function scoreModel(prepared: PreparedModel, input: unknown): { label: number; confidence: number; scores: number[] } {
+export function scoreModel(
+  prepared: PreparedModel,
+  input: unknown,
+): { label: number; confidence: number; scores: number[] } {
   const model = prepared.model;
   const counts = featurize(input, model.spec);
   const k = model.bias.length;

@@ -190,7 +190,13 @@ export function trainBinarySvm(
 }
 
 /** One-vs-rest weights (one vector for two classes), with class-balanced costs. */
-export function trainLinear(m: Matrix, labels: Int32Array, classes: number, c: number, seed: number): Float64Array[] {
+export function trainLinear(
+  m: Matrix,
+  labels: Int32Array,
+  classes: number,
+  c: number,
+  seed: number,
+): Float64Array[] {
   const n = labels.length;
   const counts = new Array<number>(classes).fill(0);
   for (const l of labels) counts[l] += 1;

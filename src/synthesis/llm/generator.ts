@@ -76,7 +76,8 @@ export function extractCode(reply: string): { code: string } | { problem: string
   const code = (fenced ? fenced[1] : reply).trim();
   if (!/function\s+execute\s*\(/.test(code)) return { problem: 'the reply has no `function execute(input)`' };
   const used = FORBIDDEN.filter(([pattern]) => pattern.test(code)).map(([, name]) => name);
-  if (used.length) return { problem: `the program uses APIs that do not exist in the sandbox: ${used.join(', ')}` };
+  if (used.length)
+    return { problem: `the program uses APIs that do not exist in the sandbox: ${used.join(', ')}` };
   return { code };
 }
 
@@ -110,7 +111,11 @@ export class LlmGenerator implements Generator {
       let reply: string;
       const started = Date.now();
       try {
-        const completion = await client.chat.completions.create({ model: this.options.model, messages, temperature: 0 });
+        const completion = await client.chat.completions.create({
+          model: this.options.model,
+          messages,
+          temperature: 0,
+        });
         reply = completion.choices[0]?.message?.content ?? '';
       } catch (err) {
         throw new Error(describeLlmError(err, client, Date.now() - started));
@@ -124,12 +129,21 @@ export class LlmGenerator implements Generator {
       } else {
         try {
           const scored = await ctx.evaluate({ code: extracted.code, files: {} }, ctx.train);
-          ctx.progress(`llm: attempt ${attempt} scored ${(scored.accuracy * 100).toFixed(1)} % on the examples`);
-          if (!best || scored.accuracy > best.accuracy) best = { code: extracted.code, accuracy: scored.accuracy };
+          ctx.progress(
+            `llm: attempt ${attempt} scored ${(scored.accuracy * 100).toFixed(1)} % on the examples`,
+          );
+          if (!best || scored.accuracy > best.accuracy)
+            best = { code: extracted.code, accuracy: scored.accuracy };
           if (scored.accuracy === 1) break;
           const failures = scored.failures
             .slice(0, MAX_REPAIR_FAILURES)
-            .map((f) => JSON.stringify({ input: clip(f.input), expected: f.expected, got: f.error ? `error: ${f.error}` : f.got }))
+            .map((f) =>
+              JSON.stringify({
+                input: clip(f.input),
+                expected: f.expected,
+                got: f.error ? `error: ${f.error}` : f.got,
+              }),
+            )
             .join('\n');
           feedback = `The program got ${scored.failures.length} of ${scored.n} examples wrong:\n${failures}\nFix it and answer with the whole corrected program in one \`\`\`javascript block.`;
         } catch (err) {
@@ -139,7 +153,13 @@ export class LlmGenerator implements Generator {
       }
       messages.push({ role: 'user', content: feedback });
     }
-    if (!best) throw new Error(`the LLM gave no usable program in ${attempts} attempts; last problem: ${lastProblem}`);
-    return { generator: 'llm', code: best.code, files: {}, notes: `best of up to ${attempts} attempts, ${(best.accuracy * 100).toFixed(1)} % on the examples it saw` };
+    if (!best)
+      throw new Error(`the LLM gave no usable program in ${attempts} attempts; last problem: ${lastProblem}`);
+    return {
+      generator: 'llm',
+      code: best.code,
+      files: {},
+      notes: `best of up to ${attempts} attempts, ${(best.accuracy * 100).toFixed(1)} % on the examples it saw`,
+    };
   }
 }
