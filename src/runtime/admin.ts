@@ -52,7 +52,7 @@ export class Admin {
       });
     }
     try {
-      compileSchemas(spec as unknown as LoopAppConfig);
+      compileSchemas(spec as unknown as LoopAppConfig).compileNow();
     } catch (err) {
       throw badRequest('invalid_schema', (err as Error).message);
     }
@@ -76,8 +76,7 @@ export class Admin {
 
   /** Creates an app with a hand-written first version that becomes active at once. */
   async createWithProgram(config: LoopAppConfig, upload: ProgramUpload): Promise<VersionView> {
-    const { validateOutput, validateInput } = compileSchemas(config);
-    await this.checkProgram(config.loop_app_id, upload, config, { validateInput, validateOutput });
+    await this.checkProgram(config.loop_app_id, upload, config);
     await this.create(config);
     const meta = await this.addVersion(config.loop_app_id, upload, { generator: 'upload', parent: null });
     return this.activate(config.loop_app_id, meta.version, 'created');
@@ -144,7 +143,7 @@ export class Admin {
   /** Appends checked labelled rows to `datasets/examples.jsonl`. */
   async addExamples(id: string, rows: unknown, source: LabelledExample['source'] = 'user'): Promise<number> {
     const app = this.app(id);
-    const checked = this.checkExamples(app.config, rows, app);
+    const checked = this.checkExamples(app.config, rows, app.validators);
     const ts = new Date().toISOString();
     await this.store.appendExamples(
       id,
@@ -238,7 +237,7 @@ export class Admin {
   /** Uploads a hand-written version after checking it in the sandbox. */
   async uploadVersion(id: string, upload: ProgramUpload): Promise<VersionView> {
     const app = this.app(id);
-    await this.checkProgram(id, upload, app.config, app);
+    await this.checkProgram(id, upload, app.config, app.validators);
     const meta = await this.addVersion(id, upload, { generator: 'upload' });
     await this.registry.reload(id);
     return this.version(id, meta.version);
@@ -280,7 +279,7 @@ export class Admin {
     if (!names.includes(version)) throw notFound(`Loop App '${id}' has no version ${version}`);
     const stored = await this.store.readVersion(id, version);
     const { ['program.js']: code, ...files } = stored.files;
-    if (app) await this.checkProgram(id, { code: code ?? '', files }, app.config, app);
+    if (app) await this.checkProgram(id, { code: code ?? '', files }, app.config, app.validators);
     await this.store.activate(id, version, reason);
     await this.registry.reload(id);
     return this.version(id, version);

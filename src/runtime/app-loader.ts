@@ -18,13 +18,58 @@ export function describeAjvErrors(
   }));
 }
 
-export interface CheckedConfig {
-  config: LoopAppConfig;
-  validateInput: ValidateFunction;
-  validateOutput: ValidateFunction;
+/**
+ * The input and output validators of an app, compiled on first use: compiled Ajv code costs a few hundred KB an
+ * app, and most apps on disk may never be called. Schemas are checked against the meta-schema up front.
+ */
+export class SchemaValidators {
+  private input: ValidateFunction | null = null;
+  private output: ValidateFunction | null = null;
+
+  constructor(private readonly spec: Pick<LoopAppConfig, 'input_schema' | 'output_schema'>) {
+    for (const name of ['input_schema', 'output_schema'] as const) {
+      if (!userAjv.validateSchema(spec[name])) {
+        throw new Error(`${name} is not a valid JSON Schema: ${userAjv.errorsText(userAjv.errors)}`);
+      }
+    }
+  }
+
+  get validateInput(): ValidateFunction {
+    return (this.input ??= compile('input_schema', this.spec.input_schema));
+  }
+
+  get validateOutput(): ValidateFunction {
+    return (this.output ??= compile('output_schema', this.spec.output_schema));
+  }
+
+  /** Compiles both now (for a new spec, whose errors should surface before anything is written). */
+  compileNow(): this {
+    void this.validateInput;
+    void this.validateOutput;
+    return this;
+  }
+
+  /** Drops the compiled code from Ajv's cache when the config is replaced, so reloads do not grow memory. */
+  release(): void {
+    if (this.input) userAjv.removeSchema(this.spec.input_schema);
+    if (this.output) userAjv.removeSchema(this.spec.output_schema);
+  }
 }
 
-/** Parses and checks `config.yaml` text; throws an Error saying what to fix. Compiles the validators once. */
+function compile(name: string, schema: object): ValidateFunction {
+  try {
+    return userAjv.compile(schema);
+  } catch (err) {
+    throw new Error(`${name} is not a valid JSON Schema: ${(err as Error).message}`);
+  }
+}
+
+export interface CheckedConfig {
+  config: LoopAppConfig;
+  validators: SchemaValidators;
+}
+
+/** Parses and checks `config.yaml` text; throws an Error saying what to fix. */
 export function checkConfig(appId: string, text: string): CheckedConfig {
   let raw: unknown;
   try {
@@ -40,28 +85,7 @@ export function checkConfig(appId: string, text: string): CheckedConfig {
   if (config.loop_app_id !== appId) {
     throw new Error(`config.yaml says loop_app_id '${config.loop_app_id}' but its folder is '${appId}'`);
   }
-  return { config, ...compileSchemas(config) };
+  return { config, validators: new SchemaValidators(config) };
 }
 
-export function compileSchemas(spec: Pick<LoopAppConfig, 'input_schema' | 'output_schema'>): {
-  validateInput: ValidateFunction;
-  validateOutput: ValidateFunction;
-} {
-  const compile = (name: string, schema: object) => {
-    try {
-      return userAjv.compile(schema);
-    } catch (err) {
-      throw new Error(`${name} is not a valid JSON Schema: ${(err as Error).message}`);
-    }
-  };
-  return {
-    validateInput: compile('input_schema', spec.input_schema),
-    validateOutput: compile('output_schema', spec.output_schema),
-  };
-}
-
-/** Drops compiled validators from Ajv's cache when a config is replaced, so reloads do not grow memory. */
-export function releaseSchemas(spec: Pick<LoopAppConfig, 'input_schema' | 'output_schema'>): void {
-  userAjv.removeSchema(spec.input_schema);
-  userAjv.removeSchema(spec.output_schema);
-}
+export const compileSchemas = (spec: Pick<LoopAppConfig, 'input_schema' | 'output_schema'>) => new SchemaValidators(spec);

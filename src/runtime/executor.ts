@@ -29,8 +29,8 @@ export class Executor {
     const started = performance.now();
     program.begin();
     try {
-      await this.ready(app, program);
-      const outcome = await this.registry.pool.run(program.source.key, input);
+      const key = program.key ?? (await this.ready(app, program));
+      const outcome = await this.registry.pool.run(key, input);
       return this.finish(app, program, input, outcome, started);
     } finally {
       program.end();
@@ -54,9 +54,9 @@ export class Executor {
     const started = performance.now();
     program.begin();
     try {
-      await this.ready(app, program);
+      const key = program.key ?? (await this.ready(app, program));
       const outcomes = await this.registry.pool.runBatch(
-        program.source.key,
+        key,
         valid.map((i) => inputs[i]),
       );
       valid.forEach((i, k) => {
@@ -104,17 +104,17 @@ export class Executor {
   }
 
   private checkInput(app: LiveApp, input: unknown): void {
-    if (!app.validateInput(input)) {
+    if (!app.validators.validateInput(input)) {
       throw new ApiError(400, 'invalid_input', `input does not match the input_schema of '${app.id}'`, {
-        errors: describeAjvErrors(app.validateInput.errors),
+        errors: describeAjvErrors(app.validators.validateInput.errors),
       });
     }
   }
 
   /** Loads a program that is not in the sandbox yet (first call, or after an idle unload). */
-  private async ready(app: LiveApp, program: LiveProgram): Promise<void> {
+  private async ready(app: LiveApp, program: LiveProgram): Promise<string> {
     try {
-      await program.ready();
+      return await program.ready();
     } catch (err) {
       app.loadError = `${program.version}/program.js failed to load: ${(err as Error).message}`;
       throw new ApiError(503, 'load_error', app.loadError);
@@ -148,13 +148,13 @@ export class Executor {
         `program_${outcome.error.code}`,
         `${program.version}: ${outcome.error.message}`,
       );
-    } else if (!app.validateOutput(outcome.answer.result)) {
+    } else if (!app.validators.validateOutput(outcome.answer.result)) {
       failure = new ApiError(
         502,
         'invalid_output',
         `${program.version} answered a result that violates output_schema`,
         {
-          errors: describeAjvErrors(app.validateOutput.errors),
+          errors: describeAjvErrors(app.validators.validateOutput.errors),
         },
       );
     } else {

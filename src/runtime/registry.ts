@@ -1,37 +1,47 @@
-import type { ValidateFunction } from 'ajv';
 import type { Logger } from '../logger';
 import type { LoopAppConfig, VersionMetadata } from '../domain/types';
 import { sampleFor } from '../domain/sample-input';
 import { AppStore, sha256 } from '../store/app-store';
-import { checkConfig, releaseSchemas } from './app-loader';
+import { checkConfig, type CheckedConfig, type SchemaValidators } from './app-loader';
 import { SandboxPool, type ProgramSource } from './sandbox/pool';
 
 const MAX_RETRIES = 3;
 
-/** A program version known to serve: loaded lazily into the sandbox, unloaded when idle or replaced. */
+/**
+ * A program version that serves. Its code is read and compiled into the sandbox on first use and dropped again
+ * when idle, so apps nobody calls hold neither an isolate nor their program text.
+ */
 export class LiveProgram {
   inflight = 0;
   lastUsed = Date.now();
-  private loading: Promise<void> | null = null;
+  private loading: Promise<ProgramSource> | null = null;
   private retired = false;
 
   constructor(
     readonly version: string,
-    readonly source: ProgramSource,
     readonly metadata: VersionMetadata | null,
     private readonly pool: SandboxPool,
+    private readonly read: () => Promise<ProgramSource>,
+    private source: ProgramSource | null = null,
   ) {}
 
-  /** Makes sure the sandbox holds this program (after an idle unload, it is compiled again). */
-  ready(): Promise<void> {
-    if (this.pool.isLoaded(this.source.key)) return Promise.resolve();
-    const loading =
-      this.loading ??
-      this.pool.load(this.source).finally(() => {
-        this.loading = null;
-      });
-    this.loading = loading;
-    return loading;
+  /** The sandbox key while loaded (null when not in the sandbox). */
+  get key(): string | null {
+    return this.source && this.pool.isLoaded(this.source.key) ? this.source.key : null;
+  }
+
+  /** Makes sure the sandbox holds this program; resolves to its key. */
+  async ready(): Promise<string> {
+    if (this.key) return this.key;
+    this.loading ??= (async () => {
+      const source = this.source ?? (await this.read());
+      await this.pool.load(source);
+      this.source = source;
+      return source;
+    })().finally(() => {
+      this.loading = null;
+    });
+    return (await this.loading).key;
   }
 
   begin(): void {
@@ -41,19 +51,22 @@ export class LiveProgram {
 
   end(): void {
     this.inflight -= 1;
-    if (this.retired && this.inflight === 0) void this.pool.unload(this.source.key);
+    if (this.retired && this.inflight === 0) this.unload();
   }
 
   /** Unloads once the calls still running on it have finished (an `active` flip drops no request). */
   retire(): void {
     this.retired = true;
-    if (this.inflight === 0) void this.pool.unload(this.source.key);
+    if (this.inflight === 0) this.unload();
   }
 
   unloadIfIdle(idleMs: number, now: number): void {
-    if (this.inflight === 0 && now - this.lastUsed > idleMs && this.pool.isLoaded(this.source.key)) {
-      void this.pool.unload(this.source.key);
-    }
+    if (this.inflight === 0 && now - this.lastUsed > idleMs && this.key) this.unload();
+  }
+
+  private unload(): void {
+    if (this.source) void this.pool.unload(this.source.key);
+    this.source = null;
   }
 }
 
@@ -61,8 +74,7 @@ export class LiveProgram {
 export interface LiveApp {
   id: string;
   config: LoopAppConfig;
-  validateInput: ValidateFunction;
-  validateOutput: ValidateFunction;
+  validators: SchemaValidators;
   /** Version `active` points to on disk (may differ from `program.version` while a bad version is refused). */
   activeOnDisk: string | null;
   program: LiveProgram | null;
@@ -140,7 +152,7 @@ export class Registry {
       const candidateVersion =
         wanted && checked.config.rollout.percent > 0 && wanted !== activeOnDisk ? wanted : null;
       // Programs already serving are re-checked now; an app nobody has called yet loads on first use.
-      const hot = !!current?.program && this.pool.isLoaded(current.program.source.key);
+      const hot = !!current?.program?.key;
       const program = await this.programFor(id, activeOnDisk, current?.program ?? null, checked, hot);
       const candidate = await this.programFor(
         id,
@@ -171,57 +183,53 @@ export class Registry {
   }
 
   /**
-   * The program for `version`: the one already live when it is unchanged on disk, otherwise read, and (when
-   * `check` is set) compiled and self-checked in the sandbox before it may serve.
+   * The program for `version`. When `check` is set (the app is serving), it is read now, and compiled and
+   * self-checked in the sandbox before it may serve, unless it is the very program already live. Otherwise it
+   * is read and compiled on first use.
    */
   private async programFor(
     id: string,
     version: string | null,
     live: LiveProgram | null,
-    checked: ReturnType<typeof checkConfig>,
+    checked: CheckedConfig,
     check: boolean,
   ): Promise<LiveProgram | null> {
     if (!version) return null;
-    const stored = await this.store.readVersion(id, version).catch((err: NodeJS.ErrnoException) => {
-      throw new Error(
-        `cannot read ${version}: ${err.code === 'ENOENT' ? 'no such version folder' : err.message}`,
-      );
-    });
-    const code = stored.files['program.js'];
-    if (code === undefined) throw new Error(`${version} has no program.js`);
-    const { ['program.js']: _program, ...files } = stored.files;
-    const key = `${id}@${version}@${sha256(code + JSON.stringify(files)).slice(0, 16)}`;
-    const { timeout_ms, memory_mb } = checked.config.execution;
-    if (
-      live &&
-      live.source.key === key &&
-      live.source.timeoutMs === timeout_ms &&
-      live.source.memoryMb === memory_mb
-    ) {
-      return live;
-    }
-    const source: ProgramSource = { key, code, files, timeoutMs: timeout_ms, memoryMb: memory_mb };
-    const program = new LiveProgram(version, source, stored.metadata, this.pool);
-    if (check) await this.selfCheck(program, checked);
+    const read = () => this.readSource(id, version, checked.config);
+    const metadata = await this.store.readMetadata(id, version);
+    if (!check) return new LiveProgram(version, metadata, this.pool, read);
+    const source = await read();
+    if (live && live.key === source.key) return live;
+    const program = new LiveProgram(version, metadata, this.pool, read, source);
+    await this.selfCheck(program, source, checked);
     return program;
   }
 
+  private async readSource(id: string, version: string, config: LoopAppConfig): Promise<ProgramSource> {
+    const stored = await this.store.readVersion(id, version).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`cannot read ${version}: ${err.code === 'ENOENT' ? 'no such version folder' : err.message}`);
+    });
+    const { ['program.js']: code, ...files } = stored.files;
+    if (code === undefined) throw new Error(`${version} has no program.js`);
+    const { timeout_ms, memory_mb } = config.execution;
+    // the key changes with the code, the files and the limits: any of them makes it a different program
+    const key = `${id}@${version}@${sha256(JSON.stringify([code, files, timeout_ms, memory_mb])).slice(0, 16)}`;
+    return { key, code, files, timeoutMs: timeout_ms, memoryMb: memory_mb };
+  }
+
   /** Compiles the program and runs it once on an input that fits the schema; its answer must fit too. */
-  private async selfCheck(program: LiveProgram, checked: ReturnType<typeof checkConfig>): Promise<void> {
+  private async selfCheck(program: LiveProgram, source: ProgramSource, checked: CheckedConfig): Promise<void> {
     const input = sampleFor(checked.config.input_schema);
+    const fail = (why: string) => new Error(`${program.version}/program.js failed its check: ${why}`);
     try {
-      await this.pool.load(program.source, input);
+      await this.pool.load(source, input);
     } catch (err) {
-      throw new Error(`${program.version}/program.js failed its check: ${(err as Error).message}`);
+      throw fail((err as Error).message);
     }
-    const outcome = await this.pool.run(program.source.key, input);
-    if (!outcome.ok) {
-      void this.pool.unload(program.source.key);
-      throw new Error(`${program.version}/program.js failed its check: ${outcome.error.message}`);
-    }
-    if (!checked.validateOutput(outcome.answer.result)) {
-      void this.pool.unload(program.source.key);
-      throw new Error(`${program.version}/program.js answered a result that does not match output_schema`);
+    const outcome = await this.pool.run(source.key, input);
+    if (!outcome.ok || !checked.validators.validateOutput(outcome.answer.result)) {
+      void this.pool.unload(source.key);
+      throw fail(outcome.ok ? 'its answer does not match output_schema' : outcome.error.message);
     }
   }
 
@@ -234,14 +242,14 @@ export class Registry {
     if (current.candidate && current.candidate !== next.program && current.candidate !== next.candidate) {
       current.candidate.retire();
     }
-    if (current.config !== next.config) releaseSchemas(current.config);
+    if (current.validators !== next.validators) current.validators.release();
   }
 
   private drop(app: LiveApp): void {
     this.apps.delete(app.id);
     app.program?.retire();
     app.candidate?.retire();
-    releaseSchemas(app.config);
+    app.validators.release();
     this.logger.info('loop app removed', { loop_app_id: app.id });
   }
 
