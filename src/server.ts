@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createHttpApp } from './http/app';
+import { createHttpHandler } from './http/app';
 import { createLogger, type Logger } from './logger';
 import { Admin } from './runtime/admin';
 import { Executor } from './runtime/executor';
@@ -59,7 +59,7 @@ export async function startServer(
   await watcher.start();
   ready = true;
 
-  const app = createHttpApp({
+  const handler = createHttpHandler({
     admin,
     executor,
     synthesizer,
@@ -68,7 +68,7 @@ export async function startServer(
     isReady: () => ready,
     routers: [jobRoutes(synthesizer.jobs)],
   });
-  const server = http.createServer(app);
+  const server = http.createServer(handler);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

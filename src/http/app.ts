@@ -1,9 +1,13 @@
-import express, { type Express } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
 import type { Logger } from '../logger';
+import type { Executor } from '../runtime/executor';
 import { errorHandler, notFoundHandler } from './errors';
+import { executeRoute } from './execute-route';
 import { loopAppRoutes, type LoopAppRoutesDeps } from './routes/loop-apps';
 
 export interface HttpDeps extends LoopAppRoutesDeps {
+  executor: Executor;
   logger: Logger;
   /** True once every app on disk has been loaded and the watcher is running. */
   isReady: () => boolean;
@@ -11,7 +15,16 @@ export interface HttpDeps extends LoopAppRoutesDeps {
   routers?: express.Router[];
 }
 
-export function createHttpApp(deps: HttpDeps): Express {
+/** The request handler of the server: the execute path first, then the Express app for everything else. */
+export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const execute = executeRoute(deps.executor, deps.maxBodyBytes, deps.logger);
+  const app = createExpressApp(deps);
+  return (req, res) => {
+    if (!execute(req, res)) app(req, res);
+  };
+}
+
+function createExpressApp(deps: HttpDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);

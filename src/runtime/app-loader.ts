@@ -88,4 +88,5 @@ export function checkConfig(appId: string, text: string): CheckedConfig {
   return { config, validators: new SchemaValidators(config) };
 }
 
-export const compileSchemas = (spec: Pick<LoopAppConfig, 'input_schema' | 'output_schema'>) => new SchemaValidators(spec);
+export const compileSchemas = (spec: Pick<LoopAppConfig, 'input_schema' | 'output_schema'>) =>
+  new SchemaValidators(spec);

@@ -207,7 +207,9 @@ export class Registry {
 
   private async readSource(id: string, version: string, config: LoopAppConfig): Promise<ProgramSource> {
     const stored = await this.store.readVersion(id, version).catch((err: NodeJS.ErrnoException) => {
-      throw new Error(`cannot read ${version}: ${err.code === 'ENOENT' ? 'no such version folder' : err.message}`);
+      throw new Error(
+        `cannot read ${version}: ${err.code === 'ENOENT' ? 'no such version folder' : err.message}`,
+      );
     });
     const { ['program.js']: code, ...files } = stored.files;
     if (code === undefined) throw new Error(`${version} has no program.js`);
@@ -218,7 +220,11 @@ export class Registry {
   }
 
   /** Compiles the program and runs it once on an input that fits the schema; its answer must fit too. */
-  private async selfCheck(program: LiveProgram, source: ProgramSource, checked: CheckedConfig): Promise<void> {
+  private async selfCheck(
+    program: LiveProgram,
+    source: ProgramSource,
+    checked: CheckedConfig,
+  ): Promise<void> {
     const input = sampleFor(checked.config.input_schema);
     const fail = (why: string) => new Error(`${program.version}/program.js failed its check: ${why}`);
     try {

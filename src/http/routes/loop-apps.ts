@@ -1,7 +1,6 @@
 import { Router, type Request } from 'express';
 import { badRequest } from '../../domain/errors';
 import type { Admin, ProgramUpload } from '../../runtime/admin';
-import { MAX_BATCH, type Executor } from '../../runtime/executor';
 import type { LiveApp } from '../../runtime/registry';
 import type { Job } from '../../synthesis/jobs';
 import type { Synthesizer } from '../../synthesis/synthesizer';
@@ -9,7 +8,6 @@ import { readJson } from '../body';
 
 export interface LoopAppRoutesDeps {
   admin: Admin;
-  executor: Executor;
   maxBodyBytes: number;
   /** Program synthesis: generation jobs for apps created without a hand-written program, and regeneration. */
   synthesizer: Synthesizer;
@@ -43,24 +41,9 @@ const jobAccepted = (job: Job) => ({
   job_url: `/jobs/${job.job_id}`,
 });
 
-export function loopAppRoutes({ admin, executor, maxBodyBytes, synthesizer }: LoopAppRoutesDeps): Router {
+export function loopAppRoutes({ admin, maxBodyBytes, synthesizer }: LoopAppRoutesDeps): Router {
   const router = Router();
   const body = (req: Request) => objectBody(req, maxBodyBytes);
-
-  router.post('/:id/execute', async (req, res) => {
-    const { input } = await body(req);
-    if (input === undefined)
-      throw badRequest('missing_input', 'send {"input": …} with the input for the program');
-    res.json(await executor.execute(req.params.id, input));
-  });
-
-  router.post('/:id/execute/batch', async (req, res) => {
-    const { inputs } = await body(req);
-    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > MAX_BATCH) {
-      throw badRequest('invalid_batch', `send {"inputs": [ … ]} with 1 to ${MAX_BATCH} inputs`);
-    }
-    res.json({ results: await executor.executeBatch(req.params.id, inputs) });
-  });
 
   router.get('/', (_req, res) => {
     res.json({

@@ -1,0 +1,53 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { badRequest } from '../domain/errors';
+import { MAX_BATCH, type Executor } from '../runtime/executor';
+import type { Logger } from '../logger';
+import { readJson } from './body';
+import { toApiError } from './errors';
+
+const EXECUTE = /^\/loop-apps\/([^/?#]+)\/execute(\/batch)?\/?(?:\?.*)?$/;
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+/**
+ * `POST /loop-apps/{id}/execute` and `/execute/batch`, answered in front of the Express router: the hot path pays
+ * for no generic routing or body parsing. Body reading, errors and their format are the ones every route uses.
+ * Returns false for any other request, which then goes to Express.
+ */
+export function executeRoute(executor: Executor, maxBodyBytes: number, logger: Logger) {
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (req.method !== 'POST') return false;
+    const match = EXECUTE.exec(req.url ?? '');
+    if (!match) return false;
+    void (async () => {
+      try {
+        const id = decodeURIComponent(match[1]);
+        const body = (await readJson(req, maxBodyBytes)) as Record<string, unknown> | null;
+        if (!body || typeof body !== 'object' || Array.isArray(body))
+          throw badRequest('invalid_body', 'the body must be a JSON object');
+        if (match[2]) {
+          const { inputs } = body;
+          if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > MAX_BATCH) {
+            throw badRequest('invalid_batch', `send {"inputs": [ … ]} with 1 to ${MAX_BATCH} inputs`);
+          }
+          send(res, 200, { results: await executor.executeBatch(id, inputs) });
+        } else {
+          if (body.input === undefined)
+            throw badRequest('missing_input', 'send {"input": …} with the input for the program');
+          send(res, 200, await executor.execute(id, body.input));
+        }
+      } catch (err) {
+        const apiError = toApiError(err, logger, { method: req.method, url: req.url });
+        if (!res.headersSent) send(res, apiError.status, apiError.toBody());
+      }
+    })();
+    return true;
+  };
+}
