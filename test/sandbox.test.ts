@@ -100,6 +100,24 @@ describe('sandbox pool (real child processes, real isolates)', () => {
     });
   });
 
+  test('a batch with one runaway input: only that call fails, the rest answer', async () => {
+    await pool.load(
+      program(
+        'mixed-app@v1',
+        'function execute(input) { if (input.n === 3) { while (true) {} } if (input.n === 5) throw new Error("five"); return { result: input.n }; }',
+      ),
+    );
+    const outcomes = await pool.runBatch(
+      'mixed-app@v1',
+      Array.from({ length: 8 }, (_, n) => ({ n })),
+    );
+    expect(outcomes[3]).toMatchObject({ ok: false, error: { code: 'timeout' } });
+    expect(outcomes[5]).toMatchObject({ ok: false, error: { code: 'program_error', message: 'five' } });
+    expect(outcomes.filter((o) => o.ok).map((o) => (o.ok ? o.answer.result : null))).toEqual([
+      0, 1, 2, 4, 6, 7,
+    ]);
+  });
+
   test('unknown programs are not_loaded', async () => {
     expect(await pool.run('nobody@v1', {})).toMatchObject({ ok: false, error: { code: 'not_loaded' } });
   });

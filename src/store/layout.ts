@@ -44,5 +44,3 @@ export class Layout {
     return path.join(this.datasets(id), 'analytics', 'daily-stats.json');
   }
 }
-
-export const utcDay = (d: Date): string => d.toISOString().slice(0, 10);

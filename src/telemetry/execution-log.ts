@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import type { ExecutionRecord } from '../domain/types';
 import { appendLines } from '../store/files';
-import { Layout, utcDay } from '../store/layout';
+import { Layout } from '../store/layout';
 
 /**
  * Buffers execution records and appends them to `datasets/executions/YYYY-MM-DD.jsonl` off the hot path:
@@ -20,11 +20,24 @@ export class ExecutionLog {
   ) {}
 
   append(appId: string, record: ExecutionRecord): void {
-    const file = this.layout.executions(appId, utcDay(new Date(record.ts)));
+    const file = this.fileFor(appId, record.ts.slice(0, 10)); // ts is ISO 8601 in UTC: its first 10 characters are the day
     let buffer = this.buffers.get(file);
     if (!buffer) this.buffers.set(file, (buffer = []));
     buffer.push(record);
     this.timer ??= setTimeout(() => void this.flush(), this.flushIntervalMs);
+  }
+
+  private files = new Map<string, string>();
+
+  /** The day file of an app, remembered: the hot path builds no paths. */
+  private fileFor(appId: string, day: string): string {
+    const key = `${appId}/${day}`;
+    let file = this.files.get(key);
+    if (!file) {
+      if (this.files.size > 10_000) this.files.clear();
+      this.files.set(key, (file = this.layout.executions(appId, day)));
+    }
+    return file;
   }
 
   /** Writes everything buffered so far; resolves when it is on disk. Flushes never overlap. */

@@ -7,7 +7,7 @@ const MAX_MESSAGE = 500;
 
 /** @typedef {import('./protocol').ProgramSource} ProgramSource */
 /** @typedef {import('./protocol').WireOutcome} WireOutcome */
-/** @typedef {{ source: ProgramSource, isolate: ivm.Isolate | null, call: ivm.Reference<Function> | null }} Loaded */
+/** @typedef {{ source: ProgramSource, isolate: ivm.Isolate | null, one: ivm.Reference<Function> | null, many: ivm.Reference<Function> | null }} Loaded */
 
 /** @type {Map<string, Loaded>} */
 const programs = new Map();
@@ -18,19 +18,29 @@ const PRELUDE = `
   globalThis.loopai = Object.freeze({ files: Object.freeze(JSON.parse(__files)), shared: Object.freeze({}) });
   delete globalThis.__files;
 `;
+// `one` runs a single call (errors propagate); `many` runs a batch in one crossing, catching each call's error.
 const WRAP = `(function () {
   if (typeof execute !== 'function') throw new Error('program.js must define function execute(input)');
   var run = execute;
-  return function (json) {
-    var out = run(JSON.parse(json));
+  function answer(input) {
+    var out = run(input);
     if (!out || typeof out !== 'object' || !('result' in out)) throw new TypeError('BAD_ANSWER: execute must return an object with a "result" key');
     if (out.confidence !== undefined && !(typeof out.confidence === 'number' && out.confidence >= 0 && out.confidence <= 1)) {
       throw new TypeError('BAD_ANSWER: confidence must be a number from 0 to 1');
     }
     if (out.reason !== undefined && typeof out.reason !== 'string') throw new TypeError('BAD_ANSWER: reason must be a string');
-    var text = JSON.stringify({ result: out.result, confidence: out.confidence, reason: out.reason });
-    if (text === undefined || !('result' in JSON.parse(text))) throw new TypeError('BAD_ANSWER: result must be JSON');
-    return text;
+    var clean = { result: out.result, confidence: out.confidence, reason: out.reason };
+    if (!('result' in JSON.parse(JSON.stringify(clean)))) throw new TypeError('BAD_ANSWER: result must be JSON');
+    return clean;
+  }
+  return {
+    one: function (json) { return JSON.stringify(answer(JSON.parse(json))); },
+    many: function (json) {
+      return JSON.stringify(JSON.parse(json).map(function (input) {
+        try { return { ok: true, answer: answer(input) }; }
+        catch (e) { return { ok: false, message: String(e && e.message || e) }; }
+      }));
+    },
   };
 })()`;
 
@@ -44,7 +54,9 @@ function compile(p) {
     context.evalSync(PRELUDE);
     const script = isolate.compileScriptSync(source.code, { filename: 'program.js' });
     script.runSync(context, { timeout: Math.max(source.timeoutMs, 1000) });
-    p.call = context.evalSync(WRAP, { reference: true, timeout: 1000 });
+    const api = context.evalSync(WRAP, { reference: true, timeout: 1000 });
+    p.one = api.getSync('one', { reference: true });
+    p.many = api.getSync('many', { reference: true });
     p.isolate = isolate;
   } catch (err) {
     if (!isolate.isDisposed) isolate.dispose();
@@ -65,17 +77,48 @@ function failure(err, isolate) {
   return { ok: false, error: { code: 'program_error', message } };
 }
 
+/** @param {Loaded} p */
+function ensureCompiled(p) {
+  if (!p.isolate || p.isolate.isDisposed) compile(p); // after a memory error the isolate is gone: start afresh
+}
+
 /** @param {Loaded} p @param {string} json @returns {WireOutcome} */
 function call(p, json) {
   try {
-    if (!p.isolate || p.isolate.isDisposed) compile(p); // after a memory error the isolate is gone: start afresh
-    const answer = /** @type {ivm.Reference<Function>} */ (p.call).applySync(undefined, [json], {
+    ensureCompiled(p);
+    const answer = /** @type {ivm.Reference<Function>} */ (p.one).applySync(undefined, [json], {
       timeout: p.source.timeoutMs,
     });
     return { ok: true, answer: /** @type {string} */ (answer) };
   } catch (err) {
     return failure(err, p.isolate);
   }
+}
+
+/**
+ * Many calls in one crossing into the isolate, with the batch's summed time budget. If the batch as a whole
+ * fails (time or memory), the calls run again one at a time, so only the guilty ones fail.
+ * @param {Loaded} p @param {string[]} inputs @returns {WireOutcome[]}
+ */
+function callMany(p, inputs) {
+  if (inputs.length === 1) return [call(p, inputs[0])];
+  let results;
+  try {
+    ensureCompiled(p);
+    const text = /** @type {ivm.Reference<Function>} */ (p.many).applySync(
+      undefined,
+      ['[' + inputs.join(',') + ']'],
+      {
+        timeout: p.source.timeoutMs * inputs.length,
+      },
+    );
+    results = JSON.parse(/** @type {string} */ (text));
+  } catch {
+    return inputs.map((json) => call(p, json));
+  }
+  return results.map((/** @type {{ok: boolean, answer?: unknown, message?: string}} */ r) =>
+    r.ok ? { ok: true, answer: JSON.stringify(r.answer) } : failure(new Error(r.message), p.isolate),
+  );
 }
 
 /** @param {string} key */
@@ -91,7 +134,7 @@ function handle(msg) {
     case 'load': {
       if (programs.has(msg.program.key)) unload(msg.program.key);
       /** @type {Loaded} */
-      const p = { source: msg.program, isolate: null, call: null };
+      const p = { source: msg.program, isolate: null, one: null, many: null };
       try {
         compile(p);
         if (msg.selfCheck !== undefined) {
@@ -114,12 +157,14 @@ function handle(msg) {
       return { type: 'unloaded', id: msg.id };
     case 'run': {
       const p = programs.get(msg.key);
-      const outcomes = msg.inputs.map((json) =>
-        p
-          ? call(p, json)
-          : { ok: false, error: { code: 'not_loaded', message: `program ${msg.key} is not loaded` } },
-      );
-      return { type: 'ran', id: msg.id, outcomes: /** @type {WireOutcome[]} */ (outcomes) };
+      /** @type {WireOutcome[]} */
+      const outcomes = p
+        ? callMany(p, msg.inputs)
+        : msg.inputs.map(() => ({
+            ok: false,
+            error: { code: 'not_loaded', message: `program ${msg.key} is not loaded` },
+          }));
+      return { type: 'ran', id: msg.id, outcomes };
     }
   }
 }
