@@ -6,7 +6,7 @@ const ivm = require('isolated-vm');
 const MAX_MESSAGE = 500;
 
 /** @typedef {import('./protocol').ProgramSource} ProgramSource */
-/** @typedef {import('./protocol').WireOutcome} WireOutcome */
+/** @typedef {import('./protocol').CallOutcome} CallOutcome */
 /** @typedef {{ source: ProgramSource, isolate: ivm.Isolate | null, one: ivm.Reference<Function> | null, many: ivm.Reference<Function> | null }} Loaded */
 
 /** @type {Map<string, Loaded>} */
@@ -64,7 +64,7 @@ function compile(p) {
   }
 }
 
-/** @param {unknown} err @param {ivm.Isolate | null} isolate @returns {WireOutcome} */
+/** @param {unknown} err @param {ivm.Isolate | null} isolate @returns {CallOutcome} */
 function failure(err, isolate) {
   const message = String((err && /** @type {Error} */ (err).message) || err).slice(0, MAX_MESSAGE);
   if (/timed out/i.test(message))
@@ -82,14 +82,14 @@ function ensureCompiled(p) {
   if (!p.isolate || p.isolate.isDisposed) compile(p); // after a memory error the isolate is gone: start afresh
 }
 
-/** @param {Loaded} p @param {string} json @returns {WireOutcome} */
+/** @param {Loaded} p @param {string} json @returns {CallOutcome} */
 function call(p, json) {
   try {
     ensureCompiled(p);
     const answer = /** @type {ivm.Reference<Function>} */ (p.one).applySync(undefined, [json], {
       timeout: p.source.timeoutMs,
     });
-    return { ok: true, answer: /** @type {string} */ (answer) };
+    return { ok: true, answer: JSON.parse(/** @type {string} */ (answer)) };
   } catch (err) {
     return failure(err, p.isolate);
   }
@@ -98,7 +98,7 @@ function call(p, json) {
 /**
  * Many calls in one crossing into the isolate, with the batch's summed time budget. If the batch as a whole
  * fails (time or memory), the calls run again one at a time, so only the guilty ones fail.
- * @param {Loaded} p @param {string[]} inputs @returns {WireOutcome[]}
+ * @param {Loaded} p @param {string[]} inputs @returns {CallOutcome[]}
  */
 function callMany(p, inputs) {
   if (inputs.length === 1) return [call(p, inputs[0])];
@@ -117,7 +117,7 @@ function callMany(p, inputs) {
     return inputs.map((json) => call(p, json));
   }
   return results.map((/** @type {{ok: boolean, answer?: unknown, message?: string}} */ r) =>
-    r.ok ? { ok: true, answer: JSON.stringify(r.answer) } : failure(new Error(r.message), p.isolate),
+    r.ok ? { ok: true, answer: r.answer } : failure(new Error(r.message), p.isolate),
   );
 }
 
@@ -157,7 +157,7 @@ function handle(msg) {
       return { type: 'unloaded', id: msg.id };
     case 'run': {
       const p = programs.get(msg.key);
-      /** @type {WireOutcome[]} */
+      /** @type {CallOutcome[]} */
       const outcomes = p
         ? callMany(p, msg.inputs)
         : msg.inputs.map(() => ({

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import type { CallOutcome, ErrorCode, FromChild, ProgramSource, ToChild, WireOutcome } from './protocol';
+import type { CallOutcome, ErrorCode, FromChild, ProgramSource, ToChild } from './protocol';
 
 export type { CallOutcome, ProgramSource } from './protocol';
 
@@ -162,7 +162,7 @@ class Child {
       this.send({ type: 'run', key, inputs: calls.map((c) => c.json) }, deadline).then(
         (reply) => {
           const outcomes = (reply as Extract<FromChild, { type: 'ran' }>).outcomes;
-          calls.forEach((c, i) => c.done(decode(outcomes[i])));
+          calls.forEach((c, i) => c.done(outcomes[i]));
         },
         (err: Error & { code: ErrorCode }) => {
           for (const c of calls) c.done({ ok: false, error: { code: err.code, message: err.message } });
@@ -187,10 +187,6 @@ function describeCrash(code: ErrorCode, reason: string): string {
   return code === 'timeout'
     ? `execution did not finish in time: the sandbox process ${reason} and was restarted`
     : `the sandbox process ${reason} while running this program (memory exhaustion?) and was restarted`;
-}
-
-function decode(wire: WireOutcome): CallOutcome {
-  return wire.ok ? { ok: true, answer: JSON.parse(wire.answer) } : wire;
 }
 
 /**

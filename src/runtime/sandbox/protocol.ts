@@ -39,4 +39,4 @@ export type WireOutcome =
 export type FromChild =
   | { type: 'loaded'; id: number; error?: string }
   | { type: 'unloaded'; id: number }
-  | { type: 'ran'; id: number; outcomes: WireOutcome[] };
+  | { type: 'ran'; id: number; outcomes: CallOutcome[] };
