@@ -35,11 +35,6 @@ describe('bundled example Loop Apps', () => {
       'ham',
     ],
     [
-      'sentiment-analyzer-001',
-      { text: 'Terrible service, the food was cold and the waiter was rude.' },
-      'negative',
-    ],
-    [
       'email-categorizer-001',
       { subject: 'Sprint planning', body: 'Planning is on Monday, bring your estimates for the release.' },
       { category: 'work' },
