@@ -1,7 +1,7 @@
 /**
  * `npm run bench:learn`: the offline learner on every `*.train.jsonl` / `*.test.jsonl` pair in LOOPAI_DATASETS
  * (default ../shared/datasets), scored through the real sandbox, beside scikit-learn's linear models run in the
- * same session. Also few-shot: 5 and 20 examples per class.
+ * same run. Also few-shot: 5 and 20 examples per class.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -8,12 +8,18 @@ const LENGTH_BUCKET = `function execute(input) {
   return { result: { size: n < 10 ? 'short' : 'long', chars: n }, confidence: 1 };
 }`;
 
+const PARITY =
+  'function execute(input) { return { result: input.text.length % 2 ? "spam" : "ham", confidence: 1 }; }';
+
 describe('synthesis with an LLM configured (local OpenAI-compatible server)', () => {
   let server: RunningServer;
   let llm: Awaited<ReturnType<typeof startOpenAiTestServer>>;
 
   beforeAll(async () => {
-    llm = await startOpenAiTestServer(() => programReply(LENGTH_BUCKET));
+    // the scripted LLM answers each task with the program that solves it
+    llm = await startOpenAiTestServer((req) =>
+      programReply(JSON.stringify(req.messages).includes('chars') ? LENGTH_BUCKET : PARITY),
+    );
     server = await startTestServer(tmpDataDir(), {
       llm: {
         api_key: 'test-key',
@@ -29,7 +35,41 @@ describe('synthesis with an LLM configured (local OpenAI-compatible server)', ()
     await llm.close();
   });
 
+  const finished = (jobUrl: string) =>
+    eventually(async () => {
+      const j = await call(server.url, 'GET', jobUrl);
+      if (j.body.state !== 'succeeded' && j.body.state !== 'failed') throw new Error('running');
+      return j.body;
+    }, 30_000);
+
+  test('generator auto: both make a candidate and the better held-out score wins; per app `learner` forces the learner', async () => {
+    // the label is the parity of the text length: the LLM's program knows it, a bag of words cannot learn it
+    const rows = Array.from({ length: 60 }, (_, i) => {
+      const text = `message ${'x'.repeat(i % 7)} number ${i}`;
+      return { input: { text }, output: text.length % 2 ? 'spam' : 'ham' };
+    });
+    llm.requests.length = 0;
+    const auto = await call(server.url, 'POST', '/loop-apps', {
+      ...spamConfig('parity-auto'),
+      examples: rows,
+    });
+    const job = await finished(auto.body.job_url);
+    expect(job.result.generator).toBe('llm');
+    expect(job.result.candidates.map((c: { generator: string }) => c.generator)).toEqual(['learner', 'llm']);
+    expect(job.result.candidates[0].accuracy).toBeLessThan(job.result.candidates[1].accuracy);
+
+    const forced = await call(server.url, 'POST', '/loop-apps', {
+      ...spamConfig('parity-learner'),
+      generator: 'learner',
+      examples: rows,
+    });
+    const forcedJob = await finished(forced.body.job_url);
+    expect(forcedJob.result.generator).toBe('learner');
+    expect(forcedJob.result.candidates.map((c: { generator: string }) => c.generator)).toEqual(['learner']);
+  });
+
   test('an output only an LLM can produce: the LLM writes v1, scored in the sandbox, and it serves', async () => {
+    llm.requests.length = 0;
     const words = [
       'hi',
       'hello there, friend',
