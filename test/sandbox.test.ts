@@ -118,6 +118,29 @@ describe('sandbox pool (real child processes, real isolates)', () => {
     ]);
   });
 
+  test('a long legitimate batch does not make the next message on the same child look hung', async () => {
+    const single = new SandboxPool({ size: 1, childHeapMb: 256 });
+    try {
+      const slow =
+        'function execute(input) { var end = Date.now() + 500; while (Date.now() < end) {} return { result: input.n }; }';
+      await single.load(program('slow-app@v1', slow, { timeoutMs: 1000 }));
+      await single.load(
+        program('quick-app@v1', 'function execute(input) { return { result: "quick" }; }', { timeoutMs: 20 }),
+      );
+      const batch = single.runBatch(
+        'slow-app@v1',
+        Array.from({ length: 6 }, (_, n) => ({ n })),
+      ); // ~3 s of work
+      await new Promise((r) => setImmediate(r));
+      const quick = single.run('quick-app@v1', {});
+      expect((await batch).every((o) => o.ok)).toBe(true);
+      expect(await quick).toEqual({ ok: true, answer: { result: 'quick' } });
+      expect(single.stats().restarts).toBe(0);
+    } finally {
+      await single.close();
+    }
+  });
+
   test('unknown programs are not_loaded', async () => {
     expect(await pool.run('nobody@v1', {})).toMatchObject({ ok: false, error: { code: 'not_loaded' } });
   });

@@ -48,6 +48,8 @@ class Child {
   private batch = new Map<string, Array<{ json: string; done: (o: CallOutcome) => void }>>();
   private flushScheduled = false;
   private nextId = 1;
+  /** When the work already sent may end at the latest (see dispatch). */
+  private busyUntil = 0;
   restarts = 0;
 
   constructor(
@@ -72,6 +74,7 @@ class Child {
       if (!waiting) return;
       clearTimeout(waiting.deadline);
       this.pending.delete(reply.id);
+      if (this.pending.size === 0) this.busyUntil = 0;
       waiting.resolve(reply);
     });
     proc.on('exit', (code, signal) => {
@@ -98,6 +101,7 @@ class Child {
     this.onRestart?.(this.index, reason);
     const inFlight = [...this.pending.values()];
     this.pending.clear();
+    this.busyUntil = 0;
     inFlight.forEach((p, i) => {
       clearTimeout(p.deadline);
       const isCulprit = i === 0;
@@ -124,12 +128,20 @@ class Child {
     });
   }
 
+  /**
+   * Sends a request with its deadline. The child works through messages one at a time, so a message's deadline
+   * counts from when the work queued ahead of it may end, not from now: a long batch of one program does not
+   * make the next message look hung.
+   */
   private dispatch(request: Request): void {
     const proc = this.proc ?? this.spawn();
     const id = request.msg.id;
+    const now = Date.now();
+    this.busyUntil = Math.max(now, this.busyUntil) + request.deadlineMs;
+    const wait = this.busyUntil - now;
     const deadline = setTimeout(() => {
       if (this.pending.has(id)) this.crashed(`missed its deadline of ${request.deadlineMs} ms`, 'timeout');
-    }, request.deadlineMs);
+    }, wait);
     this.pending.set(id, { ...request, deadline });
     proc.send(request.msg);
   }
