@@ -9,6 +9,7 @@ import { SandboxPool } from './runtime/sandbox/pool';
 import { loadSettings, type Settings } from './settings';
 import { AppStore } from './store/app-store';
 import { ExecutionLog } from './telemetry/execution-log';
+import { Sampler } from './telemetry/sampler';
 import { AppWatcher } from './watch/watcher';
 import { jobRoutes } from './http/routes/jobs';
 import { Jobs } from './synthesis/jobs';
@@ -45,7 +46,7 @@ export async function startServer(
     log.error('execution log write failed', { error: String(err) }),
   );
   const admin = new Admin(registry);
-  const executor = new Executor(registry, executions);
+  const executor = new Executor(registry, executions, new Sampler());
   const llm = createLlmClient(settings.llm);
   const generators = [
     new LearnerGenerator(),

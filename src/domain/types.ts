@@ -93,8 +93,12 @@ export interface ExecutionRecord {
   latency_ms: number;
   status: 'ok' | 'error';
   error?: { code: string; message: string };
+  /** Picked for checking by an oracle, and by which rule. */
   sampled?: boolean;
+  sample_rule?: SampleRule;
 }
+
+export type SampleRule = 'random' | 'uncertainty';
 
 /** One labelled example: `datasets/examples.jsonl`. */
 export interface LabelledExample {

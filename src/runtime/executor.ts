@@ -3,6 +3,7 @@ import { ApiError, notFound } from '../domain/errors';
 import { checkLoopAppId } from '../domain/ids';
 import type { ExecuteResponse, ExecutionRecord } from '../domain/types';
 import type { ExecutionLog } from '../telemetry/execution-log';
+import type { Sampler } from '../telemetry/sampler';
 import { storedInput } from '../telemetry/privacy';
 import { describeAjvErrors } from './app-loader';
 import type { CallOutcome } from './sandbox/pool';
@@ -20,6 +21,7 @@ export class Executor {
   constructor(
     private readonly registry: Registry,
     private readonly log: ExecutionLog,
+    private readonly sampler: Sampler,
   ) {}
 
   async execute(appId: string, input: unknown): Promise<ExecuteResponse> {
@@ -160,6 +162,8 @@ export class Executor {
     } else {
       record.output = outcome.answer.result;
       record.confidence = outcome.answer.confidence ?? null;
+      const rule = this.sampler.decide(app.id, app.config.sampling, record.confidence);
+      if (rule) Object.assign(record, { sampled: true, sample_rule: rule });
     }
     if (failure) {
       record.status = 'error';
@@ -174,7 +178,7 @@ export class Executor {
       output: record.output,
       confidence: record.confidence,
       latency_ms,
-      sampled: false,
+      sampled: record.sampled === true,
     };
   }
 }

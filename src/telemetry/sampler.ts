@@ -1,0 +1,62 @@
+import type { LoopAppConfig, SampleRule } from '../domain/types';
+
+/** Share of the budget the `uncertainty` strategy still spends at random, so accuracy estimates stay unbiased. */
+const RANDOM_SHARE = 0.2;
+const BINS = 20;
+/** Confidences seen before the histogram halves: it follows the recent traffic, not all of history. */
+const HALF_LIFE = 2000;
+
+/** Recent confidences of one app, as a decaying histogram over [0, 1]. */
+class ConfidenceHistogram {
+  private counts = new Float64Array(BINS);
+  private total = 0;
+  private seen = 0;
+
+  add(confidence: number): void {
+    this.counts[binOf(confidence)] += 1;
+    this.total += 1;
+    if (++this.seen % HALF_LIFE === 0) {
+      for (let b = 0; b < BINS; b++) this.counts[b] /= 2;
+      this.total /= 2;
+    }
+  }
+
+  /**
+   * The probability of sampling an execution with this confidence so that a `share` of recent traffic is
+   * sampled, lowest confidences first: every bin below the cut, part of the bin the cut falls in, none above.
+   */
+  probability(confidence: number, share: number): number {
+    if (this.total === 0) return share;
+    const want = share * this.total;
+    const bin = binOf(confidence);
+    let below = 0;
+    for (let b = 0; b < bin; b++) below += this.counts[b];
+    if (below >= want) return 0;
+    const here = this.counts[bin];
+    return here <= 0 ? 1 : Math.min(1, (want - below) / here);
+  }
+}
+
+const binOf = (confidence: number): number => Math.min(BINS - 1, Math.max(0, Math.floor(confidence * BINS)));
+
+/**
+ * Decides which executions are sampled for checking by an oracle (`sampling` in config.yaml). `random` samples at
+ * the rate; `uncertainty` spends the same budget mostly on the least confident answers, keeping a random share.
+ */
+export class Sampler {
+  private histograms = new Map<string, ConfidenceHistogram>();
+
+  constructor(private readonly random: () => number = Math.random) {}
+
+  decide(appId: string, sampling: LoopAppConfig['sampling'], confidence: number | null): SampleRule | null {
+    const { rate, strategy } = sampling;
+    if (rate <= 0) return null;
+    if (strategy === 'random' || confidence === null) return this.random() < rate ? 'random' : null;
+    let histogram = this.histograms.get(appId);
+    if (!histogram) this.histograms.set(appId, (histogram = new ConfidenceHistogram()));
+    const pick = this.random() < rate * RANDOM_SHARE ? 'random' : null;
+    const uncertain = this.random() < histogram.probability(confidence, rate * (1 - RANDOM_SHARE));
+    histogram.add(confidence);
+    return pick ?? (uncertain ? 'uncertainty' : null);
+  }
+}
