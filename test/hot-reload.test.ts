@@ -89,6 +89,13 @@ describe('hot reload of hand-made changes on disk', () => {
     await eventually(async () => expect((await exec('broken-from-start')).status).toBe(200));
   });
 
+  test('a removed app folder stops serving', async () => {
+    writeApp(dataDir, 'gone-app', { versions: [{ 'program.js': answer('ham') }] });
+    await eventually(async () => expect((await exec('gone-app')).status).toBe(200));
+    fs.rmSync(appDir('gone-app'), { recursive: true, force: true });
+    await eventually(async () => expect((await exec('gone-app')).status).toBe(404));
+  });
+
   test('concurrent execute calls during `active` flips: zero failed requests', async () => {
     writeApp(dataDir, 'flip-app', {
       versions: [{ 'program.js': answer('ham') }, { 'program.js': answer('spam') }],

@@ -140,6 +140,7 @@ export class Registry {
     if (this.closed) return;
     const current = this.apps.get(id);
     if (!(await this.store.exists(id))) {
+      this.loadErrors.delete(id);
       if (current) this.drop(current);
       return;
     }

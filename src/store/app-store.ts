@@ -44,8 +44,9 @@ export class AppStore {
     return names.filter(isLoopAppId).sort();
   }
 
+  /** An app exists while its folder holds a config.yaml (a folder left with only data is no app). */
   async exists(id: string): Promise<boolean> {
-    return (await fsp.stat(this.layout.app(id)).catch(() => null))?.isDirectory() ?? false;
+    return (await fsp.stat(this.layout.config(id)).catch(() => null))?.isFile() ?? false;
   }
 
   readConfigText(id: string): Promise<string | null> {

@@ -1,4 +1,5 @@
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import type { ExecutionRecord } from '../domain/types';
 import { appendLines } from '../store/files';
 import { Layout } from '../store/layout';
@@ -53,6 +54,9 @@ export class ExecutionLog {
   private async write(batch: Map<string, ExecutionRecord[]>): Promise<void> {
     for (const [file, records] of batch) {
       try {
+        // an app folder removed meanwhile is not made again just to hold its last log lines
+        const appDir = path.dirname(path.dirname(path.dirname(file)));
+        if (!(await fsp.stat(appDir).catch(() => null))) continue;
         await this.repairTornTail(file);
         await appendLines(file, records);
       } catch (err) {
