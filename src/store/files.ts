@@ -46,11 +46,35 @@ export async function readTextOrNull(file: string): Promise<string | null> {
   }
 }
 
-/** Appends whole lines in one write call, so concurrent readers and crashes see only complete lines. */
+/** Largest single write: each write() holds only whole lines, so a crash between writes tears no line. */
+const MAX_WRITE_BYTES = 256 * 1024;
+
+/**
+ * Appends records as JSON lines. Lines go out in write calls of whole lines (Node's appendFile would split a
+ * large buffer anywhere), so a `kill -9` between two writes leaves only complete lines on disk.
+ */
 export async function appendLines(file: string, records: unknown[]): Promise<void> {
   if (records.length === 0) return;
   await fsp.mkdir(path.dirname(file), { recursive: true });
-  await fsp.appendFile(file, records.map((r) => JSON.stringify(r) + '\n').join(''));
+  const handle = await fsp.open(file, 'a');
+  try {
+    let chunk: string[] = [];
+    let size = 0;
+    const flush = async () => {
+      if (chunk.length) await handle.write(chunk.join(''));
+      chunk = [];
+      size = 0;
+    };
+    for (const record of records) {
+      const line = JSON.stringify(record) + '\n';
+      if (size + line.length > MAX_WRITE_BYTES) await flush();
+      chunk.push(line);
+      size += line.length;
+    }
+    await flush();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Parses a JSONL file, skipping a torn last line (a crash mid-append) and blank lines. */
