@@ -37,10 +37,4 @@ export class Layout {
   executions(id: string, day: string): string {
     return path.join(this.executionsDir(id), `${day}.jsonl`);
   }
-  validations(id: string): string {
-    return path.join(this.datasets(id), 'validations', 'sampled.jsonl');
-  }
-  analytics(id: string): string {
-    return path.join(this.datasets(id), 'analytics', 'daily-stats.json');
-  }
 }
