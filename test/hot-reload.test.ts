@@ -89,6 +89,31 @@ describe('hot reload of hand-made changes on disk', () => {
     await eventually(async () => expect((await exec('broken-from-start')).status).toBe(200));
   });
 
+  test('a hand-edited rollout sends that share of calls to the candidate version', async () => {
+    writeApp(dataDir, 'canary-app', {
+      versions: [{ 'program.js': answer('ham') }, { 'program.js': answer('spam') }],
+      active: 'v1',
+    });
+    await eventually(async () => expect((await exec('canary-app')).status).toBe(200));
+    const file = path.join(appDir('canary-app'), 'config.yaml');
+    const config = yaml.load(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(file, yaml.dump({ ...config, rollout: { candidate: 'v2', percent: 50 } }));
+    await eventually(async () =>
+      expect((await call(server.url, 'GET', '/loop-apps/canary-app')).body.rollout).toEqual({
+        candidate: 'v2',
+        percent: 50,
+      }),
+    );
+    const versions = await Promise.all(
+      Array.from({ length: 200 }, () => exec('canary-app').then((r) => r.body.version)),
+    );
+    const onCandidate = versions.filter((v) => v === 'v2').length;
+    expect(onCandidate).toBeGreaterThan(60);
+    expect(onCandidate).toBeLessThan(140);
+    const listed = await call(server.url, 'GET', '/loop-apps/canary-app/versions');
+    expect(listed.body.versions.map((v: { status: string }) => v.status)).toEqual(['active', 'canary']);
+  });
+
   test('a removed app folder stops serving', async () => {
     writeApp(dataDir, 'gone-app', { versions: [{ 'program.js': answer('ham') }] });
     await eventually(async () => expect((await exec('gone-app')).status).toBe(200));
