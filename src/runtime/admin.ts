@@ -83,12 +83,7 @@ export class Admin {
   }
 
   app(id: string): LiveApp {
-    checkLoopAppId(id);
-    const app = this.registry.get(id);
-    if (app) return app;
-    const why = this.registry.loadErrors.get(id);
-    if (why) throw new ApiError(503, 'load_error', `Loop App '${id}' could not be loaded: ${why}`);
-    throw notFound(`no Loop App '${id}'`);
+    return this.registry.require(id);
   }
 
   /**

@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
-import { ApiError, notFound } from '../domain/errors';
-import { checkLoopAppId } from '../domain/ids';
+import { ApiError } from '../domain/errors';
 import type { ExecuteResponse, ExecutionRecord } from '../domain/types';
 import type { ExecutionLog } from '../telemetry/execution-log';
 import type { Sampler } from '../telemetry/sampler';
@@ -76,13 +75,7 @@ export class Executor {
 
   /** The app, if it may execute now: unknown → 404, paused → 503, archived → 410, nothing loadable → 503. */
   private servingApp(appId: string): LiveApp & { program: LiveProgram } {
-    checkLoopAppId(appId);
-    const app = this.registry.get(appId);
-    if (!app) {
-      const why = this.registry.loadErrors.get(appId);
-      if (why) throw new ApiError(503, 'load_error', `Loop App '${appId}' could not be loaded: ${why}`);
-      throw notFound(`no Loop App '${appId}'`);
-    }
+    const app = this.registry.require(appId);
     if (app.config.status === 'paused') {
       throw new ApiError(
         503,

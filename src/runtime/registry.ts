@@ -1,3 +1,5 @@
+import { ApiError, notFound } from '../domain/errors';
+import { checkLoopAppId } from '../domain/ids';
 import type { Logger } from '../logger';
 import type { LoopAppConfig, VersionMetadata } from '../domain/types';
 import { sampleFor } from '../domain/sample-input';
@@ -114,6 +116,16 @@ export class Registry {
 
   get(id: string): LiveApp | undefined {
     return this.apps.get(id);
+  }
+
+  /** The live app, or the error a client should see: 400 for a bad id, 503 with the reason when it failed to load, else 404. */
+  require(id: string): LiveApp {
+    checkLoopAppId(id);
+    const app = this.apps.get(id);
+    if (app) return app;
+    const why = this.loadErrors.get(id);
+    if (why) throw new ApiError(503, 'load_error', `Loop App '${id}' could not be loaded: ${why}`);
+    throw notFound(`no Loop App '${id}'`);
   }
 
   list(): LiveApp[] {
