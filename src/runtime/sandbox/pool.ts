@@ -82,9 +82,14 @@ class Child {
     });
     proc.on('error', () => undefined); // 'exit' follows and does the work
     this.proc = proc;
-    // a fresh child knows nothing: give it back every program it held (IPC keeps the order before later calls)
+    // a fresh child knows nothing: give it back every program it held (IPC keeps the order before later calls);
+    // one that fails to load again is forgotten, so its owner loads it afresh on the next call
     for (const program of this.loaded.values()) {
-      this.send({ type: 'load', program }, LOAD_DEADLINE_MS).catch(() => undefined);
+      const forget = () => this.loaded.delete(program.key);
+      this.send({ type: 'load', program }, LOAD_DEADLINE_MS).then(
+        (reply) => reply.type === 'loaded' && reply.error && forget(),
+        forget,
+      );
     }
     return proc;
   }
