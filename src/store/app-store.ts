@@ -3,8 +3,16 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import yaml from 'js-yaml';
 import { isLoopAppId, versionNumber } from '../domain/ids';
-import type { LabelledExample, VersionMetadata } from '../domain/types';
-import { appendLines, readJsonl, readLinkOrNull, readTextOrNull, swapSymlink, writeAtomic } from './files';
+import type { ExecutionRecord, LabelledExample, VersionMetadata } from '../domain/types';
+import {
+  appendLines,
+  readJsonl,
+  readLastJsonl,
+  readLinkOrNull,
+  readTextOrNull,
+  swapSymlink,
+  writeAtomic,
+} from './files';
 import { Layout } from './layout';
 
 /** Largest file a version may hold; programs are small, and this bounds what a load reads into memory. */
@@ -188,5 +196,23 @@ export class AppStore {
 
   readExamples(id: string): Promise<LabelledExample[]> {
     return readJsonl<LabelledExample>(this.layout.examples(id));
+  }
+
+  /** The newest `limit` executions, newest first, read from the ends of the newest day files. */
+  async recentExecutions(id: string, limit: number): Promise<ExecutionRecord[]> {
+    const days = (await fsp.readdir(this.layout.executionsDir(id)).catch(() => [] as string[]))
+      .filter((f) => /^\d{4}-\d{2}-\d{2}\.jsonl$/.test(f))
+      .sort()
+      .reverse();
+    const out: ExecutionRecord[] = [];
+    for (const day of days) {
+      if (out.length >= limit) break;
+      const records = await readLastJsonl<ExecutionRecord>(
+        path.join(this.layout.executionsDir(id), day),
+        limit - out.length,
+      );
+      out.push(...records.reverse());
+    }
+    return out;
   }
 }

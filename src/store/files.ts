@@ -77,18 +77,45 @@ export async function appendLines(file: string, records: unknown[]): Promise<voi
   }
 }
 
-/** Parses a JSONL file, skipping a torn last line (a crash mid-append) and blank lines. */
-export async function readJsonl<T>(file: string): Promise<T[]> {
-  const text = await readTextOrNull(file);
-  if (!text) return [];
+/** Parses JSONL text, skipping blank lines and a torn line (a crash mid-append carries nothing whole). */
+function parseLines<T>(text: string): T[] {
   const out: T[] = [];
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
       out.push(JSON.parse(line) as T);
     } catch {
-      // only a torn line from an interrupted append can be here; it carries nothing whole
+      // a torn line
     }
   }
   return out;
+}
+
+export async function readJsonl<T>(file: string): Promise<T[]> {
+  return parseLines<T>((await readTextOrNull(file)) ?? '');
+}
+
+/** The last `limit` records of a JSONL file, read from its end in blocks (a day of executions can be large). */
+export async function readLastJsonl<T>(file: string, limit: number): Promise<T[]> {
+  const handle = await fsp.open(file, 'r').catch(() => null);
+  if (!handle) return [];
+  try {
+    const { size } = await handle.stat();
+    let start = size;
+    const blocks: Buffer[] = [];
+    let newlines = 0;
+    while (start > 0 && newlines <= limit) {
+      const length = Math.min(64 * 1024, start);
+      start -= length;
+      const block = Buffer.alloc(length);
+      await handle.read(block, 0, length, start);
+      blocks.unshift(block);
+      for (const byte of block) if (byte === 0x0a) newlines += 1;
+    }
+    // bytes are joined before decoding, so no character is split; the first line may be cut by the block edge
+    const text = Buffer.concat(blocks).toString('utf8');
+    return parseLines<T>(start > 0 ? text.slice(text.indexOf('\n') + 1) : text).slice(-limit);
+  } finally {
+    await handle.close();
+  }
 }

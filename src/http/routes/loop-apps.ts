@@ -100,6 +100,15 @@ export function loopAppRoutes({ admin, maxBodyBytes, synthesizer }: LoopAppRoute
     });
   }
 
+  router.get('/:id/executions', async (req, res) => {
+    admin.app(req.params.id);
+    const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw badRequest('invalid_limit', 'limit must be an integer from 1 to 1000');
+    }
+    res.json({ executions: await admin.registry.store.recentExecutions(req.params.id, limit) });
+  });
+
   router.get('/:id/versions', async (req, res) => {
     res.json({ versions: await admin.versions(req.params.id) });
   });
