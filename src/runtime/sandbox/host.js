@@ -1,62 +1,82 @@
-// The sandbox child process: hosts one isolated-vm isolate per loaded program and runs calls the parent sends.
-// Plain JavaScript because it is forked directly (also under the test runner); types live in protocol.ts.
+// The sandbox child process: hosts one isolated-vm isolate per loaded program and runs the calls the parent
+// sends. Plain JavaScript because it is forked directly (also under the test runner); types live in protocol.ts.
 'use strict';
 const ivm = require('isolated-vm');
 
 const MAX_MESSAGE = 500;
+/** Budget for work that is not a call: the program's top level at load, parsing a batch's inputs. */
+const SETUP_TIMEOUT_MS = 1000;
+/** isolated-vm refuses smaller heaps. */
+const MIN_MEMORY_MB = 8;
 
 /** @typedef {import('./protocol').ProgramSource} ProgramSource */
 /** @typedef {import('./protocol').CallOutcome} CallOutcome */
-/** @typedef {{ source: ProgramSource, isolate: ivm.Isolate | null, one: ivm.Reference<Function> | null, many: ivm.Reference<Function> | null }} Loaded */
+/** @typedef {import('./protocol').ToChild} ToChild */
+/** @typedef {import('./protocol').FromChild} FromChild */
+/** @typedef {{ start: ivm.Reference, run: ivm.Reference, take: ivm.Reference }} Runner */
+/** @typedef {{ source: ProgramSource, isolate: ivm.Isolate | null, runner: Runner | null }} Loaded */
 
 /** @type {Map<string, Loaded>} */
 const programs = new Map();
 
-// Runs inside the isolate: freezes what the program may read, then wraps `execute` so that only JSON text crosses
-// the boundary, and answers are checked where they are made.
-const PRELUDE = `
-  globalThis.loopai = Object.freeze({ files: Object.freeze(JSON.parse(__files)), shared: Object.freeze({}) });
-  delete globalThis.__files;
-`;
-// `one` runs a single call (errors propagate); `many` runs a batch in one crossing, catching each call's error.
-const WRAP = `(function () {
-  if (typeof execute !== 'function') throw new Error('program.js must define function execute(input)');
-  var run = execute;
-  function answer(input) {
-    var out = run(input);
-    if (!out || typeof out !== 'object' || !('result' in out)) throw new TypeError('BAD_ANSWER: execute must return an object with a "result" key');
-    if (out.confidence !== undefined && !(typeof out.confidence === 'number' && out.confidence >= 0 && out.confidence <= 1)) {
-      throw new TypeError('BAD_ANSWER: confidence must be a number from 0 to 1');
+// Runs inside the isolate before the program, as a closure over the files' JSON text ($0). It publishes the
+// read-only `loopai` global and returns the batch runner. It keeps its own JSON functions and builds its output
+// by string concatenation, so a program that tampers with built-ins garbles only its own answers (the host
+// checks every answer anyway). Each item becomes one JSON object: {a: answer} | {e: thrown} | {b: bad answer}.
+const RUNTIME = `
+  var parse = JSON.parse, stringify = JSON.stringify, Str = String, freeze = Object.freeze;
+  Object.defineProperty(globalThis, 'loopai', {
+    value: freeze({ files: freeze(parse($0)), shared: freeze({}) }),
+    enumerable: true,
+  });
+  var execute = null, inputs = [], next = 0, out = '';
+  function one(input) {
+    try {
+      var a = execute(input);
+      if (a === null || typeof a !== 'object') return '{"b":"execute must return an object with a result key"}';
+      return '{"a":' + stringify({ result: a.result, confidence: a.confidence, reason: a.reason }) + '}';
+    } catch (e) {
+      try {
+        return '{"e":' + stringify(Str((e && e.message) || e)) + '}';
+      } catch (_) {
+        return '{"e":"the program threw a value that cannot be printed"}';
+      }
     }
-    if (out.reason !== undefined && typeof out.reason !== 'string') throw new TypeError('BAD_ANSWER: reason must be a string');
-    var clean = { result: out.result, confidence: out.confidence, reason: out.reason };
-    if (!('result' in JSON.parse(JSON.stringify(clean)))) throw new TypeError('BAD_ANSWER: result must be JSON');
-    return clean;
   }
   return {
-    one: function (json) { return JSON.stringify(answer(JSON.parse(json))); },
-    many: function (json) {
-      return JSON.stringify(JSON.parse(json).map(function (input) {
-        try { return { ok: true, answer: answer(input) }; }
-        catch (e) { return { ok: false, message: String(e && e.message || e) }; }
-      }));
+    bind: function (fn) { execute = fn; },
+    // resets before parsing, so a parse cut short leaves no answers of an earlier batch to take()
+    start: function (json) { out = ''; next = 0; inputs = []; inputs = parse(json); },
+    // answers in order until done; a timeout stops it midway and take() returns the answers made so far
+    run: function () {
+      for (; next < inputs.length; next++) out += (out === '' ? '' : ',') + one(inputs[next]);
+      return '[' + out + ']';
     },
+    take: function () { return '[' + out + ']'; },
   };
-})()`;
+`;
 
 /** @param {Loaded} p */
 function compile(p) {
   const { source } = p;
-  const isolate = new ivm.Isolate({ memoryLimit: source.memoryMb });
+  const isolate = new ivm.Isolate({ memoryLimit: Math.max(MIN_MEMORY_MB, source.memoryMb) });
   try {
     const context = isolate.createContextSync();
-    context.global.setSync('__files', JSON.stringify(source.files));
-    context.evalSync(PRELUDE);
+    const api = context.evalClosureSync(RUNTIME, [JSON.stringify(source.files)], {
+      arguments: { copy: true },
+      result: { reference: true },
+      timeout: SETUP_TIMEOUT_MS,
+    });
     const script = isolate.compileScriptSync(source.code, { filename: 'program.js' });
-    script.runSync(context, { timeout: Math.max(source.timeoutMs, 1000) });
-    const api = context.evalSync(WRAP, { reference: true, timeout: 1000 });
-    p.one = api.getSync('one', { reference: true });
-    p.many = api.getSync('many', { reference: true });
+    script.runSync(context, { timeout: Math.max(source.timeoutMs, SETUP_TIMEOUT_MS) });
+    // a separate script sees the program's top-level `function`, `const` and `let` declarations alike
+    const execute = context.evalSync('typeof execute === "function" ? execute : undefined', {
+      reference: true,
+    });
+    if (execute.typeof !== 'function') throw new Error('program.js must define function execute(input)');
+    const ref = (/** @type {string} */ name) => api.getSync(name, { reference: true });
+    ref('bind').applySync(undefined, [execute.derefInto()]);
+    p.runner = { start: ref('start'), run: ref('run'), take: ref('take') };
     p.isolate = isolate;
   } catch (err) {
     if (!isolate.isDisposed) isolate.dispose();
@@ -64,61 +84,120 @@ function compile(p) {
   }
 }
 
-/** @param {unknown} err @param {ivm.Isolate | null} isolate @returns {CallOutcome} */
-function failure(err, isolate) {
-  const message = String((err && /** @type {Error} */ (err).message) || err).slice(0, MAX_MESSAGE);
-  if (/timed out/i.test(message))
-    return { ok: false, error: { code: 'timeout', message: `execution timed out` } };
-  if ((isolate && isolate.isDisposed) || /memory limit|disposed/i.test(message)) {
-    return { ok: false, error: { code: 'memory', message: 'the program exceeded its memory limit' } };
-  }
-  if (message.startsWith('BAD_ANSWER: '))
-    return { ok: false, error: { code: 'bad_answer', message: message.slice(12) } };
-  return { ok: false, error: { code: 'program_error', message } };
+/** @param {unknown} err */
+function messageOf(err) {
+  return String((err && /** @type {Error} */ (err).message) || err).slice(0, MAX_MESSAGE);
 }
 
+/** @param {import('./protocol').ErrorCode} code @param {string} message @returns {CallOutcome} */
+const fail = (code, message) => ({ ok: false, error: { code, message: message.slice(0, MAX_MESSAGE) } });
+
+const TIMEOUT = 'Script execution timed out.';
 /** @param {Loaded} p */
-function ensureCompiled(p) {
-  if (!p.isolate || p.isolate.isDisposed) compile(p); // after a memory error the isolate is gone: start afresh
-}
+const timedOut = (p) => fail('timeout', `execution took longer than ${p.source.timeoutMs} ms`);
+const outOfMemory = () => fail('memory', 'the program exceeded its memory limit');
 
-/** @param {Loaded} p @param {string} json @returns {CallOutcome} */
-function call(p, json) {
-  try {
-    ensureCompiled(p);
-    const answer = /** @type {ivm.Reference<Function>} */ (p.one).applySync(undefined, [json], {
-      timeout: p.source.timeoutMs,
-    });
-    return { ok: true, answer: JSON.parse(/** @type {string} */ (answer)) };
-  } catch (err) {
-    return failure(err, p.isolate);
+/**
+ * Checks one item the isolate produced. The checks live here, outside the program's reach.
+ * @param {unknown} item @returns {CallOutcome}
+ */
+function outcomeOf(item) {
+  const it =
+    /** @type {{ a?: { result?: unknown, confidence?: unknown, reason?: unknown }, e?: unknown, b?: unknown }} */ (
+      item && typeof item === 'object' ? item : {}
+    );
+  if (typeof it.e === 'string') return fail('program_error', it.e);
+  if (typeof it.b === 'string') return fail('bad_answer', it.b);
+  const a = it.a;
+  if (!a || typeof a !== 'object' || !('result' in a)) {
+    return fail('bad_answer', 'execute must return an object with a JSON "result"');
   }
+  const { result, confidence, reason } = a;
+  if (confidence !== undefined && !(typeof confidence === 'number' && confidence >= 0 && confidence <= 1)) {
+    return fail('bad_answer', 'confidence must be a finite number from 0 to 1');
+  }
+  if (reason !== undefined && typeof reason !== 'string')
+    return fail('bad_answer', 'reason must be a string');
+  /** @type {import('./protocol').Answer} */
+  const answer = { result };
+  if (confidence !== undefined) answer.confidence = confidence;
+  if (reason !== undefined) answer.reason = reason;
+  return { ok: true, answer };
 }
 
 /**
- * Many calls in one crossing into the isolate, with the batch's summed time budget. If the batch as a whole
- * fails (time or memory), the calls run again one at a time, so only the guilty ones fail.
- * @param {Loaded} p @param {string[]} inputs @returns {CallOutcome[]}
+ * Appends the answers in `text` (what run or take returned) to `outcomes`: all `count` of them if `complete`,
+ * else at most that many. Anything else (a program that broke the runtime's built-ins) fails the whole chunk.
+ * @param {unknown} text @param {number} count @param {boolean} complete @param {CallOutcome[]} outcomes
  */
-function callMany(p, inputs) {
-  if (inputs.length === 1) return [call(p, inputs[0])];
-  let results;
+function collect(text, count, complete, outcomes) {
+  let items;
   try {
-    ensureCompiled(p);
-    const text = /** @type {ivm.Reference<Function>} */ (p.many).applySync(
-      undefined,
-      ['[' + inputs.join(',') + ']'],
-      {
-        timeout: p.source.timeoutMs * inputs.length,
-      },
-    );
-    results = JSON.parse(/** @type {string} */ (text));
+    items = JSON.parse(/** @type {string} */ (text));
   } catch {
-    return inputs.map((json) => call(p, json));
+    items = null;
   }
-  return results.map((/** @type {{ok: boolean, answer?: unknown, message?: string}} */ r) =>
-    r.ok ? { ok: true, answer: r.answer } : failure(new Error(r.message), p.isolate),
-  );
+  if (!Array.isArray(items) || items.length > count || (complete && items.length < count)) {
+    for (let i = 0; i < count; i++)
+      outcomes.push(fail('bad_answer', 'the program broke the sandbox runtime'));
+    return;
+  }
+  for (const item of items) outcomes.push(outcomeOf(item));
+}
+
+/**
+ * Runs calls in order, each with the program's own time budget, in as few crossings into the isolate as
+ * possible. A crossing runs from the first unanswered input onwards with a budget of one call: the answers
+ * made before a timeout are kept and the crossing starts again at the interrupted input, so that input gets its
+ * full budget; one that uses up a crossing alone has timed out. A memory error disposes the isolate (and the
+ * crossing's answers): it is rebuilt from source and the rest runs one input per crossing until the culprit
+ * is found. Total time is bounded by about (inputs + 1) × timeout.
+ * @param {Loaded} p @param {string[]} inputs JSON texts @returns {CallOutcome[]}
+ */
+function runCalls(p, inputs) {
+  /** @type {CallOutcome[]} */
+  const outcomes = [];
+  let single = false;
+  while (outcomes.length < inputs.length) {
+    const from = outcomes.length;
+    if (!p.isolate || p.isolate.isDisposed) {
+      try {
+        compile(p);
+      } catch (err) {
+        // it compiled before, so this is a program that fails only sometimes: fail what is left
+        const failure = fail('program_error', `the program could not be reloaded: ${messageOf(err)}`);
+        while (outcomes.length < inputs.length) outcomes.push(failure);
+        break;
+      }
+    }
+    const isolate = /** @type {ivm.Isolate} */ (p.isolate);
+    const runner = /** @type {Runner} */ (p.runner);
+    const chunk = single ? inputs.slice(from, from + 1) : from === 0 ? inputs : inputs.slice(from);
+    try {
+      runner.start.applySync(undefined, ['[' + chunk.join(',') + ']'], { timeout: SETUP_TIMEOUT_MS });
+      const text = runner.run.applySync(undefined, [], { timeout: p.source.timeoutMs });
+      collect(text, chunk.length, true, outcomes);
+    } catch (err) {
+      if (isolate.isDisposed) {
+        // memory limit: nothing of this crossing survives; find the culprit one input at a time, then go on
+        // in batches again
+        if (chunk.length === 1) outcomes.push(outOfMemory());
+        single = chunk.length > 1;
+      } else if (messageOf(err) === TIMEOUT) {
+        try {
+          const text = runner.take.applySync(undefined, [], { timeout: SETUP_TIMEOUT_MS });
+          collect(text, chunk.length, false, outcomes);
+        } catch {
+          // the answers made so far are lost with the isolate; the interrupted input is blamed below
+        }
+        if (outcomes.length === from) outcomes.push(timedOut(p));
+      } else {
+        // the runtime itself failed (the program's own throws are caught inside): fail the first call
+        outcomes.push(fail('program_error', messageOf(err)));
+      }
+    }
+  }
+  return outcomes;
 }
 
 /** @param {string} key */
@@ -128,48 +207,59 @@ function unload(key) {
   if (p && p.isolate && !p.isolate.isDisposed) p.isolate.dispose();
 }
 
-/** @param {import('./protocol').ToChild} msg @returns {import('./protocol').FromChild} */
+/** @param {Extract<ToChild, { type: 'load' }>} msg @returns {string | undefined} why it failed */
+function load(msg) {
+  // loading a key again keeps its compiled program (a key names one program) and only runs the new self-check
+  const existing = programs.get(msg.program.key);
+  /** @type {Loaded} */
+  const p = existing ?? { source: msg.program, isolate: null, runner: null };
+  try {
+    if (!existing) compile(p);
+    if (msg.selfCheck !== undefined) {
+      const [outcome] = runCalls(p, [msg.selfCheck]);
+      if (!outcome.ok) throw new Error(`self-check failed (${outcome.error.code}): ${outcome.error.message}`);
+    }
+  } catch (err) {
+    if (!existing && p.isolate && !p.isolate.isDisposed) p.isolate.dispose();
+    return messageOf(err);
+  }
+  programs.set(msg.program.key, p);
+  return undefined;
+}
+
+/** @param {ToChild} msg @returns {FromChild} */
 function handle(msg) {
   switch (msg.type) {
     case 'load': {
-      if (programs.has(msg.program.key)) unload(msg.program.key);
-      /** @type {Loaded} */
-      const p = { source: msg.program, isolate: null, one: null, many: null };
-      try {
-        compile(p);
-        if (msg.selfCheck !== undefined) {
-          const outcome = call(p, msg.selfCheck);
-          if (!outcome.ok) throw new Error(`self-check failed: ${outcome.error.message}`);
-        }
-      } catch (err) {
-        if (p.isolate && !p.isolate.isDisposed) p.isolate.dispose();
-        return {
-          type: 'loaded',
-          id: msg.id,
-          error: String(/** @type {Error} */ (err).message || err).slice(0, MAX_MESSAGE),
-        };
-      }
-      programs.set(msg.program.key, p);
-      return { type: 'loaded', id: msg.id };
+      const error = load(msg);
+      return error === undefined ? { type: 'loaded', id: msg.id } : { type: 'loaded', id: msg.id, error };
     }
     case 'unload':
       unload(msg.key);
       return { type: 'unloaded', id: msg.id };
     case 'run': {
       const p = programs.get(msg.key);
-      /** @type {CallOutcome[]} */
       const outcomes = p
-        ? callMany(p, msg.inputs)
-        : msg.inputs.map(() => ({
-            ok: false,
-            error: { code: 'not_loaded', message: `program ${msg.key} is not loaded` },
-          }));
+        ? runCalls(p, msg.inputs)
+        : msg.inputs.map(() => fail('not_loaded', `program ${msg.key} is not loaded`));
       return { type: 'ran', id: msg.id, outcomes };
     }
   }
 }
 
-process.on('message', (msg) => {
-  if (process.send) process.send(handle(/** @type {import('./protocol').ToChild} */ (msg)));
+process.on('message', (/** @type {ToChild} */ msg) => {
+  /** @type {FromChild} */
+  let reply;
+  try {
+    reply = handle(msg);
+  } catch (err) {
+    // a fault of this file, not of a program: answer rather than leave the parent waiting for its deadline
+    const message = `sandbox host error: ${messageOf(err)}`;
+    if (msg.type === 'load') reply = { type: 'loaded', id: msg.id, error: message };
+    else if (msg.type === 'unload') reply = { type: 'unloaded', id: msg.id };
+    else reply = { type: 'ran', id: msg.id, outcomes: msg.inputs.map(() => fail('sandbox_crash', message)) };
+  }
+  if (process.send) process.send(reply);
 });
+// the server went away: so does the sandbox
 process.on('disconnect', () => process.exit(0));

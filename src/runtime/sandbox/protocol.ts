@@ -1,4 +1,4 @@
-/** Messages between the server (parent) and a sandbox child process. */
+/** Messages between the server (parent) and a sandbox child process (host.js). Types only. */
 
 export interface ProgramSource {
   /** Unique per loaded program, e.g. `${appId}@${version}@${sha}`; the part before '@' picks the child. */
@@ -31,11 +31,7 @@ export type ToChild =
   | { type: 'unload'; id: number; key: string }
   | { type: 'run'; id: number; key: string; inputs: string[] };
 
-/** A call's result as the child sends it: the answer as JSON text, or an error. */
-export type WireOutcome =
-  { ok: true; answer: string } | { ok: false; error: { code: ErrorCode; message: string } };
-
-/** Child → parent. */
+/** Child → parent. `ran` has one outcome per input, in order; answers are checked by the child. */
 export type FromChild =
   | { type: 'loaded'; id: number; error?: string }
   | { type: 'unloaded'; id: number }
