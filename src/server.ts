@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHttpHandler } from './http/app';
+import { Auth } from './http/auth';
 import { createLogger, type Logger } from './logger';
 import { Admin } from './runtime/admin';
 import { Executor } from './runtime/executor';
@@ -17,6 +18,40 @@ import { LearnerGenerator } from './synthesis/learner-generator';
 import { createLlmClient } from './synthesis/llm/client';
 import { LlmGenerator } from './synthesis/llm/generator';
 import { Synthesizer } from './synthesis/synthesizer';
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/**
+ * Secure by default: without API keys the server listens on loopback only, whatever `host` says, unless
+ * `auth.allow_anonymous` is set (and then it warns).
+ */
+function listenHost(settings: Settings, log: Logger): string {
+  const { host, auth } = settings;
+  if (auth.api_keys.length) {
+    log.info('API keys required', {
+      keys: auth.api_keys.length,
+      rate_limit_per_minute: auth.rate_limit_per_minute,
+    });
+    return host;
+  }
+  if (LOOPBACK.test(host)) {
+    log.info('no API keys configured: serving anonymously on loopback only');
+    return host;
+  }
+  if (auth.allow_anonymous) {
+    log.warn(
+      'no API keys configured and allow_anonymous is set: anyone who can reach this server may do anything',
+      {
+        host,
+      },
+    );
+    return host;
+  }
+  log.warn(
+    `no API keys configured: listening on 127.0.0.1 instead of ${host}; set LOOPAI_API_KEYS (or auth.api_keys) to serve other interfaces, or LOOPAI_ALLOW_ANONYMOUS=true`,
+  );
+  return '127.0.0.1';
+}
 
 export interface RunningServer {
   url: string;
@@ -60,8 +95,11 @@ export async function startServer(
   await watcher.start();
   ready = true;
 
+  const auth = new Auth(settings.auth);
+  const host = listenHost(settings, log);
   const handler = createHttpHandler({
     admin,
+    auth,
     executor,
     synthesizer,
     maxBodyBytes: settings.max_body_bytes,
@@ -73,11 +111,10 @@ export async function startServer(
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(settings.port, settings.host, () => resolve());
+    server.listen(settings.port, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-  const url = `http://${host}:${port}`;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   log.info('loopai listening', { url, data_dir: settings.data_dir, loop_apps: registry.list().length });
 
   let closing: Promise<void> | null = null;

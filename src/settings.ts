@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import Ajv from 'ajv';
+import { sha256 } from './domain/hash';
 
 /** Server settings: `config/loopai.yaml` (or LOOPAI_CONFIG), overridden by environment variables, validated. */
 export interface Settings {
@@ -15,6 +16,27 @@ export interface Settings {
   sandbox: { children: number; child_heap_mb: number };
   generator: 'auto' | 'learner' | 'llm';
   llm: { api_key?: string; base_url?: string; model: string; timeout_ms: number; repair_rounds: number };
+  auth: AuthSettings;
+}
+
+/** One API key: stored as a sha256 (a plain `key` is accepted from the environment, never written). */
+export interface ApiKeySetting {
+  name?: string;
+  role: 'admin' | 'execute';
+  key_sha256?: string;
+  key?: string;
+  /** For an `execute` key: the only Loop Apps it may call (all when left out). */
+  apps?: string[];
+  /** Overrides `auth.rate_limit_per_minute` for this key. */
+  rate_limit_per_minute?: number;
+}
+
+export interface AuthSettings {
+  api_keys: ApiKeySetting[];
+  /** Requests per minute per key; 0 = no limit. */
+  rate_limit_per_minute: number;
+  /** Serve other interfaces than loopback without keys (everyone may do everything). */
+  allow_anonymous: boolean;
 }
 
 const DEFAULTS: Settings = {
@@ -28,6 +50,7 @@ const DEFAULTS: Settings = {
   sandbox: { children: 0, child_heap_mb: 512 },
   generator: 'auto',
   llm: { model: 'gpt-4o-mini', timeout_ms: 60000, repair_rounds: 3 },
+  auth: { api_keys: [], rate_limit_per_minute: 0, allow_anonymous: false },
 };
 
 const schema = {
@@ -65,6 +88,31 @@ const schema = {
         repair_rounds: { type: 'integer', minimum: 0, maximum: 10 },
       },
     },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        api_keys: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['role'],
+            oneOf: [{ required: ['key_sha256'] }, { required: ['key'] }],
+            properties: {
+              name: { type: 'string' },
+              role: { enum: ['admin', 'execute'] },
+              key_sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+              key: { type: 'string', minLength: 16 },
+              apps: { type: 'array', items: { type: 'string' } },
+              rate_limit_per_minute: { type: 'integer', minimum: 0 },
+            },
+          },
+        },
+        rate_limit_per_minute: { type: 'integer', minimum: 0 },
+        allow_anonymous: { type: 'boolean' },
+      },
+    },
   },
 };
 
@@ -84,7 +132,39 @@ function fromEnv(env: Env): Record<string, unknown> {
   if (env.OPENAI_BASE_URL) llm.base_url = env.OPENAI_BASE_URL;
   if (env.LOOPAI_LLM_MODEL) llm.model = env.LOOPAI_LLM_MODEL;
   if (Object.keys(llm).length) out.llm = llm;
+  const auth: Record<string, unknown> = {};
+  if (env.LOOPAI_API_KEYS) auth.api_keys = parseKeyList(env.LOOPAI_API_KEYS);
+  if (env.LOOPAI_RATE_LIMIT_PER_MINUTE) auth.rate_limit_per_minute = Number(env.LOOPAI_RATE_LIMIT_PER_MINUTE);
+  if (env.LOOPAI_ALLOW_ANONYMOUS) auth.allow_anonymous = env.LOOPAI_ALLOW_ANONYMOUS === 'true';
+  if (Object.keys(auth).length) out.auth = auth;
   return out;
+}
+
+/**
+ * `LOOPAI_API_KEYS`: comma-separated `role:key[:app+app]`; a key written `sha256:<hex>` is given hashed. The
+ * keys are hashed here, so only digests live on in the settings.
+ */
+function parseKeyList(text: string): ApiKeySetting[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry, i) => {
+      const [role, key, apps] = entry.split(':').reduce<string[]>((parts, piece, j) => {
+        // `sha256:<hex>` holds a colon of its own
+        if (j > 0 && parts[parts.length - 1] === 'sha256') parts[parts.length - 1] += `:${piece}`;
+        else parts.push(piece);
+        return parts;
+      }, []);
+      if (!key) throw new Error(`LOOPAI_API_KEYS entry ${i + 1}: write it as role:key[:app+app]`);
+      const hashed = key.startsWith('sha256:') ? key.slice(7) : sha256(key);
+      return {
+        name: `env-${i + 1}`,
+        role: role as ApiKeySetting['role'],
+        key_sha256: hashed,
+        ...(apps ? { apps: apps.split('+') } : {}),
+      };
+    });
 }
 
 function merge(base: Settings, over: Record<string, unknown>): Settings {

@@ -2,12 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Logger } from '../logger';
 import type { Executor } from '../runtime/executor';
+import type { Auth } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
 import { executeRoute } from './execute-route';
 import { loopAppRoutes, type LoopAppRoutesDeps } from './routes/loop-apps';
 
 export interface HttpDeps extends LoopAppRoutesDeps {
   executor: Executor;
+  auth: Auth;
   logger: Logger;
   /** True once every app on disk has been loaded and the watcher is running. */
   isReady: () => boolean;
@@ -17,7 +19,7 @@ export interface HttpDeps extends LoopAppRoutesDeps {
 
 /** The request handler of the server: the execute path first, then the Express app for everything else. */
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const execute = executeRoute(deps.executor, deps.maxBodyBytes, deps.logger);
+  const execute = executeRoute(deps.executor, deps.auth, deps.maxBodyBytes, deps.logger);
   const app = createExpressApp(deps);
   return (req, res) => {
     if (!execute(req, res)) app(req, res);
@@ -28,6 +30,7 @@ function createExpressApp(deps: HttpDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(deps.auth.middleware());
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });

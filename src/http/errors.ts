@@ -22,6 +22,10 @@ export function toApiError(
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const apiError = toApiError(err, logger, { method: req.method, url: req.originalUrl });
-    if (!res.headersSent) res.status(apiError.status).json(apiError.toBody());
+    if (!res.headersSent)
+      res
+        .status(apiError.status)
+        .set(apiError.headers ?? {})
+        .json(apiError.toBody());
   };
 }

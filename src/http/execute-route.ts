@@ -2,14 +2,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { badRequest } from '../domain/errors';
 import { MAX_BATCH, type Executor } from '../runtime/executor';
 import type { Logger } from '../logger';
+import type { Auth } from './auth';
 import { readJson } from './body';
 import { toApiError } from './errors';
 
 const EXECUTE = /^\/loop-apps\/([^/?#]+)\/execute(\/batch)?\/?(?:\?.*)?$/;
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
+    ...headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
   });
@@ -18,10 +20,11 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 /**
  * `POST /loop-apps/{id}/execute` and `/execute/batch`, answered in front of the Express router: the hot path pays
- * for no generic routing or body parsing. Body reading, errors and their format are the ones every route uses.
+ * for no generic routing or body parsing. Auth (checked before the body is read), body reading, errors and their
+ * format are the ones every route uses.
  * Returns false for any other request, which then goes to Express.
  */
-export function executeRoute(executor: Executor, maxBodyBytes: number, logger: Logger) {
+export function executeRoute(executor: Executor, auth: Auth, maxBodyBytes: number, logger: Logger) {
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== 'POST') return false;
     const match = EXECUTE.exec(req.url ?? '');
@@ -29,6 +32,7 @@ export function executeRoute(executor: Executor, maxBodyBytes: number, logger: L
     void (async () => {
       try {
         const id = decodeURIComponent(match[1]);
+        auth.check(req.headers, { role: 'execute', appId: id });
         const body = (await readJson(req, maxBodyBytes)) as Record<string, unknown> | null;
         if (!body || typeof body !== 'object' || Array.isArray(body))
           throw badRequest('invalid_body', 'the body must be a JSON object');
@@ -45,7 +49,7 @@ export function executeRoute(executor: Executor, maxBodyBytes: number, logger: L
         }
       } catch (err) {
         const apiError = toApiError(err, logger, { method: req.method, url: req.url });
-        if (!res.headersSent) send(res, apiError.status, apiError.toBody());
+        if (!res.headersSent) send(res, apiError.status, apiError.toBody(), apiError.headers);
       }
     })();
     return true;

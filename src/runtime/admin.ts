@@ -4,7 +4,7 @@ import { checkLoopAppId, checkVersion } from '../domain/ids';
 import { sampleFor } from '../domain/sample-input';
 import { specSchema, settingsPatchSchema } from '../domain/schemas';
 import type { LabelledExample, LoopAppConfig, VersionMetadata, VersionStatus } from '../domain/types';
-import { sha256 } from '../store/app-store';
+import { sha256 } from '../domain/hash';
 import Ajv from 'ajv';
 import { compileSchemas, describeAjvErrors } from './app-loader';
 import type { LiveApp, Registry } from './registry';

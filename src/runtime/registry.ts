@@ -3,7 +3,8 @@ import { checkLoopAppId } from '../domain/ids';
 import type { Logger } from '../logger';
 import type { LoopAppConfig, VersionMetadata } from '../domain/types';
 import { sampleFor } from '../domain/sample-input';
-import { AppStore, sha256 } from '../store/app-store';
+import { sha256 } from '../domain/hash';
+import { AppStore } from '../store/app-store';
 import { checkConfig, type CheckedConfig, type SchemaValidators } from './app-loader';
 import { SandboxPool, type ProgramSource } from './sandbox/pool';
 

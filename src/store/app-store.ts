@@ -2,6 +2,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import yaml from 'js-yaml';
+import { sha256 } from '../domain/hash';
 import { isLoopAppId, versionNumber } from '../domain/ids';
 import type { ExecutionRecord, LabelledExample, VersionMetadata } from '../domain/types';
 import {
@@ -31,7 +32,6 @@ export interface ActivationRecord {
   reason: string;
 }
 
-export const sha256 = (text: string): string => crypto.createHash('sha256').update(text).digest('hex');
 
 /** The filesystem database: one folder per Loop App (see DESIGN.md, "Data on disk"). */
 export class AppStore {
