@@ -10,7 +10,12 @@ import { SandboxPool } from './runtime/sandbox/pool';
 import { loadSettings, type Settings } from './settings';
 import { AppStore } from './store/app-store';
 import { ExecutionLog } from './telemetry/execution-log';
-import { Sampler } from './telemetry/sampler';
+import { SampleInputs, Sampler } from './telemetry/sampler';
+import { HttpOracle, LlmOracle } from './improvement/oracles';
+import { Improver } from './improvement/policy';
+import { Scheduler } from './improvement/scheduler';
+import { Validator } from './improvement/validator';
+import { improvementRoutes } from './http/routes/improvement';
 import { AppWatcher } from './watch/watcher';
 import { jobRoutes } from './http/routes/jobs';
 import { Jobs } from './synthesis/jobs';
@@ -81,18 +86,29 @@ export async function startServer(
     log.error('execution log write failed', { error: String(err) }),
   );
   const admin = new Admin(registry);
-  const executor = new Executor(registry, executions, new Sampler());
+  const sampleInputs = new SampleInputs();
+  const executor = new Executor(registry, executions, new Sampler(), sampleInputs);
   const llm = createLlmClient(settings.llm);
   const generators = [
     new LearnerGenerator(),
     new LlmGenerator(llm, { model: settings.llm.model, repairRounds: settings.llm.repair_rounds }),
   ];
   const synthesizer = new Synthesizer(admin, generators, settings.generator, new Jobs(log));
+  const validator = new Validator({
+    registry,
+    oracles: { llm: new LlmOracle(llm, settings.llm.model), http: new HttpOracle() },
+    sampleInputs,
+    flushExecutions: () => executions.flush(),
+    logger: log,
+  });
+  const improver = new Improver(admin, synthesizer, validator, log);
+  const scheduler = new Scheduler(registry, validator, improver, log);
   const watcher = new AppWatcher(store.layout.appsDir, (id) => registry.reload(id), log);
   let ready = false;
 
   await registry.loadAll();
   await watcher.start();
+  scheduler.start();
   ready = true;
 
   const auth = new Auth(settings.auth);
@@ -102,10 +118,14 @@ export async function startServer(
     auth,
     executor,
     synthesizer,
+    improver,
     maxBodyBytes: settings.max_body_bytes,
     logger: log,
     isReady: () => ready,
     routers: [jobRoutes(synthesizer.jobs)],
+    loopAppRouters: [
+      improvementRoutes({ admin, validator, improver, maxBodyBytes: settings.max_body_bytes }),
+    ],
   });
   const server = http.createServer(handler);
   server.keepAliveTimeout = 65_000;
@@ -125,6 +145,7 @@ export async function startServer(
       server.closeIdleConnections();
       await stopped;
       await watcher.close();
+      await scheduler.close();
       await synthesizer.jobs.idle();
       await registry.close();
       await executions.flush();

@@ -153,7 +153,7 @@ describe('program synthesis offline (no key, no network)', () => {
     });
     expect(job.result.eval.accuracy).toBeLessThan(1);
     const v2 = await call(server.url, 'GET', '/loop-apps/parity-app/versions/v2');
-    expect(v2.body).toMatchObject({ status: 'testing', compared_with: { version: 'v1', accuracy: 1 } });
+    expect(v2.body).toMatchObject({ status: 'rejected', compared_with: { version: 'v1', accuracy: 1 } });
     expect((await call(server.url, 'GET', '/loop-apps/parity-app')).body.current_version).toBe('v1');
   });
 

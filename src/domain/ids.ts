@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { badRequest } from './errors';
 
 const ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
@@ -28,4 +29,33 @@ export function checkVersion(name: unknown): string {
     throw badRequest('invalid_version', 'version must look like v1, v2, …', { version: name });
   }
   return name;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then random bits. Time-ordered, so an execution id names the
+ * day file its record went to, and feedback finds it without searching every day.
+ */
+export function executionId(now = Date.now()): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  for (let i = 0; i < 6; i++) bytes[i] = Math.floor(now / 2 ** (8 * (5 - i))) & 0xff;
+  bytes[6] = 0x70 | (bytes[6] & 0x0f);
+  bytes[8] = 0x80 | (bytes[8] & 0x3f);
+  const hex = Buffer.from(bytes).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The UTC day (YYYY-MM-DD) a UUIDv7 execution id was made on; null for any other id. */
+export function executionDay(id: string): string | null {
+  if (!UUID.test(id) || id[14] !== '7') return null;
+  const ms = parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function checkExecutionId(id: unknown): string {
+  if (typeof id !== 'string' || !UUID.test(id)) {
+    throw badRequest('invalid_execution_id', 'execution_id must be the UUID an execute response returned');
+  }
+  return id;
 }

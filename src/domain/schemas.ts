@@ -37,6 +37,19 @@ const settingsProperties = {
       schedule: { type: 'string', minLength: 1 },
       min_samples: { type: 'integer', minimum: 1 },
       accuracy_threshold: { type: 'number', minimum: 0, maximum: 1 },
+      window: { type: 'integer', minimum: 1, maximum: 100000 },
+      daily_oracle_cap: { type: 'integer', minimum: 0 },
+      cost_per_call: { type: 'number', minimum: 0 },
+      http: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url'],
+        properties: {
+          url: { type: 'string', pattern: '^https?://' },
+          timeout_ms: { type: 'integer', minimum: 100, maximum: 600000 },
+          headers: { type: 'object', additionalProperties: { type: 'string' } },
+        },
+      },
     },
   },
   improvement: {
@@ -46,6 +59,8 @@ const settingsProperties = {
       auto: { type: 'boolean' },
       promotion: { enum: ['auto', 'canary', 'manual'] },
       canary_percent: { type: 'number', minimum: 0, maximum: 100 },
+      canary_min_samples: { type: 'integer', minimum: 1 },
+      rollback_margin: { type: 'number', minimum: 0, maximum: 1 },
     },
   },
   rollout: {
@@ -94,8 +109,22 @@ export const configSchema = {
 export const DEFAULT_SETTINGS: Omit<LoopAppConfig, keyof LoopAppSpec | 'generator'> = {
   status: 'active',
   sampling: { rate: 0.05, strategy: 'uncertainty' },
-  validation: { oracle: 'llm', schedule: '*/5 * * * *', min_samples: 50, accuracy_threshold: 0.9 },
-  improvement: { auto: true, promotion: 'auto', canary_percent: 10 },
+  validation: {
+    oracle: 'llm',
+    schedule: '*/5 * * * *',
+    min_samples: 50,
+    accuracy_threshold: 0.9,
+    window: 200,
+    daily_oracle_cap: 1000,
+    cost_per_call: 0.002,
+  },
+  improvement: {
+    auto: true,
+    promotion: 'auto',
+    canary_percent: 10,
+    canary_min_samples: 30,
+    rollback_margin: 0.05,
+  },
   rollout: { candidate: null, percent: 0 },
   privacy: { store_inputs: 'full', redact: [] },
   retention_days: 30,

@@ -3,7 +3,8 @@
 export type JsonSchema = Record<string, unknown>;
 
 export type AppStatus = 'active' | 'paused' | 'archived';
-export type VersionStatus = 'active' | 'testing' | 'canary' | 'deprecated';
+export type VersionStatus = 'active' | 'testing' | 'canary' | 'deprecated' | 'rejected';
+export type OracleKind = 'llm' | 'http' | 'human';
 export type PrivacyMode = 'full' | 'redacted' | 'hashed' | 'none';
 export type RedactRule = 'email' | 'phone' | 'card';
 export type GeneratorChoice = 'auto' | 'learner' | 'llm';
@@ -24,12 +25,30 @@ export interface LoopAppConfig extends LoopAppSpec {
   generator?: GeneratorChoice;
   sampling: { rate: number; strategy: 'random' | 'uncertainty' };
   validation: {
-    oracle: 'llm' | 'http' | 'human';
+    oracle: OracleKind;
+    /** Cron expression (5 fields, or 6 with seconds) of the validation pass. */
     schedule: string;
+    /** Verdicts needed before accuracy may trigger an improvement (and to judge a promotion). */
     min_samples: number;
     accuracy_threshold: number;
+    /** How many of the latest verdicts of a version its accuracy is measured over. */
+    window: number;
+    /** Most oracle calls a day (UTC); 0 = none. */
+    daily_oracle_cap: number;
+    /** What one oracle call costs (for estimated savings), in the user's currency. */
+    cost_per_call: number;
+    /** The teacher endpoint when `oracle: http`. */
+    http?: { url: string; timeout_ms?: number; headers?: Record<string, string> };
   };
-  improvement: { auto: boolean; promotion: 'auto' | 'canary' | 'manual'; canary_percent: number };
+  improvement: {
+    auto: boolean;
+    promotion: 'auto' | 'canary' | 'manual';
+    canary_percent: number;
+    /** Verdicts each arm of a canary needs before it is judged. */
+    canary_min_samples: number;
+    /** Accuracy a promoted version may lose against the one it replaced before it is rolled back. */
+    rollback_margin: number;
+  };
   rollout: { candidate: string | null; percent: number };
   privacy: { store_inputs: PrivacyMode; redact: RedactRule[] };
   retention_days: number;
@@ -99,6 +118,31 @@ export interface ExecutionRecord {
 }
 
 export type SampleRule = 'random' | 'uncertainty';
+
+/** One oracle verdict: a line of `datasets/validations/sampled.jsonl`. */
+export interface Verdict {
+  execution_id: string;
+  /** When the execution ran. */
+  ts: string;
+  version: string;
+  input: unknown;
+  program_output: unknown;
+  oracle_output: unknown;
+  oracle: OracleKind;
+  correct: boolean;
+  /** When the verdict was made. */
+  validated_at: string;
+}
+
+/** One improvement decision: a line of `datasets/events.jsonl`. */
+export interface ImprovementEvent {
+  ts: string;
+  type: string;
+  loop_app_id: string;
+  version?: string;
+  message: string;
+  [figure: string]: unknown;
+}
 
 /** One labelled example: `datasets/examples.jsonl`. */
 export interface LabelledExample {

@@ -15,6 +15,8 @@ export interface HttpDeps extends LoopAppRoutesDeps {
   isReady: () => boolean;
   /** Extra routers mounted at the root (jobs, …), added by the features that own them. */
   routers?: express.Router[];
+  /** Extra routers mounted under /loop-apps. */
+  loopAppRouters?: express.Router[];
 }
 
 /** The request handler of the server: the execute path first, then the Express app for everything else. */
@@ -38,7 +40,7 @@ function createExpressApp(deps: HttpDeps): express.Express {
     const ready = deps.isReady();
     res.status(ready ? 200 : 503).json({ ready });
   });
-  app.use('/loop-apps', loopAppRoutes(deps));
+  app.use('/loop-apps', loopAppRoutes(deps), ...(deps.loopAppRouters ?? []));
   for (const router of deps.routers ?? []) app.use(router);
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

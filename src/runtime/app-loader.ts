@@ -1,4 +1,5 @@
 import yaml from 'js-yaml';
+import cron from 'node-cron';
 import Ajv, { type ValidateFunction, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import { configSchema, withDefaults } from '../domain/schemas';
@@ -84,6 +85,14 @@ export function checkConfig(appId: string, text: string): CheckedConfig {
   const config = withDefaults(raw as unknown as Record<string, unknown>);
   if (config.loop_app_id !== appId) {
     throw new Error(`config.yaml says loop_app_id '${config.loop_app_id}' but its folder is '${appId}'`);
+  }
+  if (!cron.validate(config.validation.schedule)) {
+    throw new Error(
+      `validation.schedule '${config.validation.schedule}' is not a cron expression (e.g. "*/5 * * * *": every 5 minutes)`,
+    );
+  }
+  if (config.validation.oracle === 'http' && !config.validation.http) {
+    throw new Error('validation.oracle is http: set validation.http.url to the teacher endpoint');
   }
   return { config, validators: new SchemaValidators(config) };
 }

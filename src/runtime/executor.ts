@@ -1,8 +1,8 @@
-import crypto from 'node:crypto';
 import { ApiError } from '../domain/errors';
+import { executionId } from '../domain/ids';
 import type { ExecuteResponse, ExecutionRecord } from '../domain/types';
 import type { ExecutionLog } from '../telemetry/execution-log';
-import type { Sampler } from '../telemetry/sampler';
+import type { SampleInputs, Sampler } from '../telemetry/sampler';
 import { storedInput } from '../telemetry/privacy';
 import { describeAjvErrors } from './app-loader';
 import type { CallOutcome } from './sandbox/pool';
@@ -21,6 +21,7 @@ export class Executor {
     private readonly registry: Registry,
     private readonly log: ExecutionLog,
     private readonly sampler: Sampler,
+    private readonly sampleInputs: SampleInputs,
   ) {}
 
   async execute(appId: string, input: unknown): Promise<ExecuteResponse> {
@@ -124,7 +125,7 @@ export class Executor {
     started: number,
   ): ExecuteResponse {
     const latency_ms = Math.round((performance.now() - started) * 1000) / 1000;
-    const id = crypto.randomUUID();
+    const id = executionId();
     const record: ExecutionRecord = {
       id,
       ts: new Date().toISOString(),
@@ -156,7 +157,10 @@ export class Executor {
       record.output = outcome.answer.result;
       record.confidence = outcome.answer.confidence ?? null;
       const rule = this.sampler.decide(app.id, app.config.sampling, record.confidence);
-      if (rule) Object.assign(record, { sampled: true, sample_rule: rule });
+      if (rule) {
+        Object.assign(record, { sampled: true, sample_rule: rule });
+        this.sampleInputs.keep(app.id, id, input);
+      }
     }
     if (failure) {
       record.status = 'error';

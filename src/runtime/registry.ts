@@ -104,6 +104,7 @@ export class Registry {
   readonly loadErrors = new Map<string, string>();
   private sweeper: NodeJS.Timeout;
   private closed = false;
+  private listeners: Array<(id: string) => void> = [];
 
   constructor(
     readonly store: AppStore,
@@ -113,6 +114,15 @@ export class Registry {
   ) {
     this.sweeper = setInterval(() => this.unloadIdle(), Math.min(options.idleUnloadMs, 60_000));
     this.sweeper.unref();
+  }
+
+  /** Called after every reload of an app that changed what serves (loaded, swapped or removed). */
+  onChange(listener: (id: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private changed(id: string): void {
+    for (const listener of this.listeners) listener(id);
   }
 
   get(id: string): LiveApp | undefined {
@@ -155,6 +165,7 @@ export class Registry {
     if (!(await this.store.exists(id))) {
       this.loadErrors.delete(id);
       if (current) this.drop(current);
+      this.changed(id);
       return;
     }
     try {
@@ -178,6 +189,7 @@ export class Registry {
       const next: LiveApp = { id, ...checked, activeOnDisk, program, candidate, loadError: null };
       this.swap(current, next);
       this.retries.delete(id);
+      this.changed(id);
       this.logger.info('loop app loaded', {
         loop_app_id: id,
         version: program?.version ?? null,

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import yaml from 'js-yaml';
 import { sha256 } from '../domain/hash';
 import { isLoopAppId, versionNumber } from '../domain/ids';
-import type { ExecutionRecord, LabelledExample, VersionMetadata } from '../domain/types';
+import type { ExecutionRecord, ImprovementEvent, LabelledExample, VersionMetadata } from '../domain/types';
 import {
   appendLines,
   readJsonl,
@@ -31,7 +31,6 @@ export interface ActivationRecord {
   from: string | null;
   reason: string;
 }
-
 
 /** The filesystem database: one folder per Loop App (see DESIGN.md, "Data on disk"). */
 export class AppStore {
@@ -196,6 +195,15 @@ export class AppStore {
 
   readExamples(id: string): Promise<LabelledExample[]> {
     return readJsonl<LabelledExample>(this.layout.examples(id));
+  }
+
+  async appendEvent(id: string, event: ImprovementEvent): Promise<void> {
+    await appendLines(this.layout.events(id), [event]);
+  }
+
+  /** The newest `limit` improvement events, newest first. */
+  async recentEvents(id: string, limit: number): Promise<ImprovementEvent[]> {
+    return (await readLastJsonl<ImprovementEvent>(this.layout.events(id), limit)).reverse();
   }
 
   /** The newest `limit` executions, newest first, read from the ends of the newest day files. */

@@ -119,3 +119,55 @@ export async function readLastJsonl<T>(file: string, limit: number): Promise<T[]
     await handle.close();
   }
 }
+
+/**
+ * A crash in the middle of an append can leave a last line without its newline. Cutting such a tail before the
+ * first append to a file in this process keeps every line parseable.
+ */
+export async function repairTornTail(file: string): Promise<void> {
+  const handle = await fsp.open(file, 'r+').catch(() => null);
+  if (!handle) return;
+  try {
+    const { size } = await handle.stat();
+    if (size === 0) return;
+    const tailSize = Math.min(size, 1 << 20);
+    const tail = Buffer.alloc(tailSize);
+    await handle.read(tail, 0, tailSize, size - tailSize);
+    if (tail[tailSize - 1] === 0x0a) return;
+    const lastNewline = tail.lastIndexOf(0x0a);
+    await handle.truncate(lastNewline < 0 ? size - tailSize : size - tailSize + lastNewline + 1);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The whole lines of a JSONL file from byte `offset` on, and the offset after the last of them: a reader that
+ * remembers it reads each line once, and a line still being written is left for next time.
+ */
+export async function readJsonlFrom<T>(
+  file: string,
+  offset: number,
+  maxBytes = 64 * 1024 * 1024,
+): Promise<{ records: T[]; next: number }> {
+  const handle = await fsp.open(file, 'r').catch(() => null);
+  if (!handle) return { records: [], next: offset };
+  try {
+    const { size } = await handle.stat();
+    // a file that shrank was replaced (or cut by torn-tail repair): start it again
+    const from = size < offset ? 0 : offset;
+    const length = Math.min(size - from, maxBytes);
+    if (length <= 0) return { records: [], next: from };
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, from);
+    const end = buffer.lastIndexOf(0x0a) + 1;
+    return { records: parseLines<T>(buffer.subarray(0, end).toString('utf8')), next: from + end };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Size of a file in bytes, 0 when it does not exist. */
+export async function fileSize(file: string): Promise<number> {
+  return (await fsp.stat(file).catch(() => null))?.size ?? 0;
+}

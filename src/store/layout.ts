@@ -33,6 +33,23 @@ export class Layout {
   executionsDir(id: string): string {
     return path.join(this.datasets(id), 'executions');
   }
+  validationsDir(id: string): string {
+    return path.join(this.datasets(id), 'validations');
+  }
+  /** One line per oracle verdict. */
+  verdicts(id: string): string {
+    return path.join(this.validationsDir(id), 'sampled.jsonl');
+  }
+  /** Where validation has read up to, the samples waiting for an oracle, and the counters behind analytics. */
+  validationState(id: string): string {
+    return path.join(this.validationsDir(id), 'state.json');
+  }
+  dailyStats(id: string): string {
+    return path.join(this.datasets(id), 'analytics', 'daily-stats.json');
+  }
+  events(id: string): string {
+    return path.join(this.datasets(id), 'events.jsonl');
+  }
   /** `datasets/executions/YYYY-MM-DD.jsonl`, by UTC day. */
   executions(id: string, day: string): string {
     return path.join(this.executionsDir(id), `${day}.jsonl`);

@@ -32,9 +32,8 @@ type Progress = (message: string) => void;
 
 /**
  * Makes a new version from the spec and all labelled data: every chosen generator makes a candidate, each is
- * scored on rows it never saw, the best is written as `vN+1`, and the promotion rule decides whether it serves:
- * on creation it becomes active; on regeneration only if it scores at least as well as the active version on the
- * same held-out rows.
+ * scored on rows it never saw, and the best is written as `vN+1`, with the active version's score on the same
+ * held-out rows beside it. The first version becomes active; later ones are left for the improvement policy.
  */
 export class Synthesizer {
   constructor(
@@ -59,10 +58,10 @@ export class Synthesizer {
     return usable;
   }
 
-  /** Starts a generation job: `create` activates what it makes, `regenerate` follows the promotion rule. */
-  submit(appId: string, reason: 'create' | 'regenerate'): Job {
+  /** Starts the job that makes an app's first version (regeneration goes through the improvement policy). */
+  submitCreate(appId: string): Job {
     this.choose(this.admin.app(appId).config);
-    return this.jobs.submit(reason, appId, (progress) => this.run(appId, progress));
+    return this.jobs.submit('create', appId, (progress) => this.run(appId, progress));
   }
 
   async run(appId: string, progress: Progress): Promise<SynthesisResult> {
@@ -130,16 +129,13 @@ export class Synthesizer {
       compared_with,
       candidates,
     });
-    const promote = !compared_with || best.report.accuracy >= compared_with.accuracy;
-    if (promote) await this.admin.activate(appId, meta.version, active ? 'regenerated' : 'created');
-    progress(
-      promote
-        ? `${meta.version} is active`
-        : `${meta.version} stays testing: ${(best.report.accuracy * 100).toFixed(1)} % < ${compared_with!.version}'s ${(compared_with!.accuracy * 100).toFixed(1)} %`,
-    );
+    // the first version serves at once; whether a later one replaces the active version is the improvement policy's call
+    const activated = !active;
+    if (activated) await this.admin.activate(appId, meta.version, 'created');
+    progress(activated ? `${meta.version} is active` : `${meta.version} is written (status testing)`);
     return {
       version: meta.version,
-      activated: promote,
+      activated,
       generator: best.candidate.generator,
       eval: best.report,
       compared_with,

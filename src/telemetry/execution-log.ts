@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { ExecutionRecord } from '../domain/types';
-import { appendLines } from '../store/files';
+import { appendLines, repairTornTail } from '../store/files';
 import { Layout } from '../store/layout';
 
 /**
@@ -57,34 +57,14 @@ export class ExecutionLog {
         // an app folder removed meanwhile is not made again just to hold its last log lines
         const appDir = path.dirname(path.dirname(path.dirname(file)));
         if (!(await fsp.stat(appDir).catch(() => null))) continue;
-        await this.repairTornTail(file);
+        if (!this.checkedFiles.has(file)) {
+          this.checkedFiles.add(file);
+          await repairTornTail(file);
+        }
         await appendLines(file, records);
       } catch (err) {
         this.onError(err);
       }
-    }
-  }
-
-  /**
-   * A crash in the middle of an append can leave a last line without its newline. Before the first append to a
-   * file in this process, cut such a tail, so every line in the file stays parseable.
-   */
-  private async repairTornTail(file: string): Promise<void> {
-    if (this.checkedFiles.has(file)) return;
-    this.checkedFiles.add(file);
-    const handle = await fsp.open(file, 'r+').catch(() => null);
-    if (!handle) return;
-    try {
-      const { size } = await handle.stat();
-      if (size === 0) return;
-      const tailSize = Math.min(size, 1 << 20);
-      const tail = Buffer.alloc(tailSize);
-      await handle.read(tail, 0, tailSize, size - tailSize);
-      if (tail[tailSize - 1] === 0x0a) return;
-      const lastNewline = tail.lastIndexOf(0x0a);
-      await handle.truncate(lastNewline < 0 ? size - tailSize : size - tailSize + lastNewline + 1);
-    } finally {
-      await handle.close();
     }
   }
 }

@@ -60,3 +60,31 @@ export class Sampler {
     return pick ?? (uncertain ? 'uncertainty' : null);
   }
 }
+
+/** Raw inputs kept per app at most: about a day of samples at a few thousand calls an hour. */
+const MAX_KEPT_INPUTS = 10_000;
+
+/**
+ * The raw inputs of sampled executions, in memory until their verdict: the oracle sees what the program saw,
+ * while the disk holds only what `privacy` allows (nothing at all with `store_inputs: none`). A restart loses
+ * them; samples whose input is on disk neither then still get validated.
+ */
+export class SampleInputs {
+  private byApp = new Map<string, Map<string, unknown>>();
+
+  keep(appId: string, executionId: string, input: unknown): void {
+    let inputs = this.byApp.get(appId);
+    if (!inputs) this.byApp.set(appId, (inputs = new Map()));
+    inputs.set(executionId, input);
+    // Maps iterate in insertion order: the first key is the oldest
+    if (inputs.size > MAX_KEPT_INPUTS) inputs.delete(inputs.keys().next().value as string);
+  }
+
+  get(appId: string, executionId: string): unknown {
+    return this.byApp.get(appId)?.get(executionId);
+  }
+
+  delete(appId: string, executionId: string): void {
+    this.byApp.get(appId)?.delete(executionId);
+  }
+}

@@ -1,6 +1,14 @@
 import { Router } from 'express';
 import { notFound } from '../../domain/errors';
-import type { Jobs } from '../../synthesis/jobs';
+import type { Job, Jobs } from '../../synthesis/jobs';
+
+/** The 202 answer of a request that started a job. */
+export const jobAccepted = (job: Job) => ({
+  job_id: job.job_id,
+  loop_app_id: job.loop_app_id,
+  state: job.state,
+  job_url: `/jobs/${job.job_id}`,
+});
 
 export function jobRoutes(jobs: Jobs): Router {
   const router = Router();

@@ -2,15 +2,19 @@ import { Router, type Request } from 'express';
 import { badRequest } from '../../domain/errors';
 import type { Admin, ProgramUpload } from '../../runtime/admin';
 import type { LiveApp } from '../../runtime/registry';
-import type { Job } from '../../synthesis/jobs';
 import type { Synthesizer } from '../../synthesis/synthesizer';
+import type { Improver } from '../../improvement/policy';
 import { readJson } from '../body';
+import { jobAccepted } from './jobs';
+import { limitOf } from '../query';
 
 export interface LoopAppRoutesDeps {
   admin: Admin;
   maxBodyBytes: number;
-  /** Program synthesis: generation jobs for apps created without a hand-written program, and regeneration. */
+  /** Program synthesis: generation jobs for apps created without a hand-written program. */
   synthesizer: Synthesizer;
+  /** Regeneration goes through the improvement policy. */
+  improver: Improver;
 }
 
 /** What `GET /loop-apps/{id}` shows: the config plus what is derived from the files (not stored). */
@@ -34,14 +38,7 @@ const objectBody = async (req: Request, limit: number): Promise<Record<string, u
   return body as Record<string, unknown>;
 };
 
-const jobAccepted = (job: Job) => ({
-  job_id: job.job_id,
-  loop_app_id: job.loop_app_id,
-  state: job.state,
-  job_url: `/jobs/${job.job_id}`,
-});
-
-export function loopAppRoutes({ admin, maxBodyBytes, synthesizer }: LoopAppRoutesDeps): Router {
+export function loopAppRoutes({ admin, maxBodyBytes, synthesizer, improver }: LoopAppRoutesDeps): Router {
   const router = Router();
   const body = (req: Request) => objectBody(req, maxBodyBytes);
 
@@ -72,7 +69,7 @@ export function loopAppRoutes({ admin, maxBodyBytes, synthesizer }: LoopAppRoute
     }
     await admin.create(config);
     await admin.addExamples(id, examples);
-    res.status(202).json(jobAccepted(synthesizer.submit(id, 'create')));
+    res.status(202).json(jobAccepted(synthesizer.submitCreate(id)));
   });
 
   router.post('/:id/examples', async (req, res) => {
@@ -102,11 +99,7 @@ export function loopAppRoutes({ admin, maxBodyBytes, synthesizer }: LoopAppRoute
 
   router.get('/:id/executions', async (req, res) => {
     admin.app(req.params.id);
-    const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw badRequest('invalid_limit', 'limit must be an integer from 1 to 1000');
-    }
-    res.json({ executions: await admin.registry.store.recentExecutions(req.params.id, limit) });
+    res.json({ executions: await admin.registry.store.recentExecutions(req.params.id, limitOf(req)) });
   });
 
   router.get('/:id/versions', async (req, res) => {
@@ -121,7 +114,7 @@ export function loopAppRoutes({ admin, maxBodyBytes, synthesizer }: LoopAppRoute
   router.post('/:id/versions', async (req, res) => {
     const upload = await body(req);
     if (upload.regenerate === true) {
-      res.status(202).json(jobAccepted(synthesizer.submit(req.params.id, 'regenerate')));
+      res.status(202).json(jobAccepted(await improver.improve(req.params.id, 'regeneration requested')));
       return;
     }
     res.status(201).json(await admin.uploadVersion(req.params.id, upload as unknown as ProgramUpload));

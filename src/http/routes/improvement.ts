@@ -1,0 +1,68 @@
+import { Router } from 'express';
+import { badRequest } from '../../domain/errors';
+import type { Improver } from '../../improvement/policy';
+import type { Validator } from '../../improvement/validator';
+import type { Admin } from '../../runtime/admin';
+import { readJson } from '../body';
+import { limitOf } from '../query';
+import { jobAccepted } from './jobs';
+
+export interface ImprovementRoutesDeps {
+  admin: Admin;
+  validator: Validator;
+  improver: Improver;
+  maxBodyBytes: number;
+}
+
+/** Validation, feedback, analytics and improvement of one Loop App: `/loop-apps/{id}/…`. */
+export function improvementRoutes({
+  admin,
+  validator,
+  improver,
+  maxBodyBytes,
+}: ImprovementRoutesDeps): Router {
+  const router = Router();
+
+  router.post('/:id/feedback', async (req, res) => {
+    const verdict = await validator.feedback(req.params.id, await readJson(req, maxBodyBytes));
+    res.status(201).json({
+      execution_id: verdict.execution_id,
+      version: verdict.version,
+      program_output: verdict.program_output,
+      expected_output: verdict.oracle_output,
+      correct: verdict.correct,
+    });
+  });
+
+  router.get('/:id/review-queue', async (req, res) => {
+    res.json(await validator.pending(req.params.id, limitOf(req)));
+  });
+
+  router.get('/:id/validations', async (req, res) => {
+    const { correct } = req.query;
+    if (correct !== undefined && correct !== 'true' && correct !== 'false') {
+      throw badRequest('invalid_filter', 'correct must be true or false');
+    }
+    const filter = correct === undefined ? undefined : correct === 'true';
+    res.json({ validations: await validator.verdicts(req.params.id, limitOf(req), filter) });
+  });
+
+  router.get('/:id/analytics', async (req, res) => {
+    res.json(await validator.analytics(req.params.id));
+  });
+
+  router.get('/:id/events', async (req, res) => {
+    admin.app(req.params.id);
+    res.json({ events: await admin.registry.store.recentEvents(req.params.id, limitOf(req)) });
+  });
+
+  router.post('/:id/validate', async (req, res) => {
+    res.json(await improver.validate(req.params.id));
+  });
+
+  router.post('/:id/improve', async (req, res) => {
+    res.status(202).json(jobAccepted(await improver.improve(req.params.id, 'requested over the API')));
+  });
+
+  return router;
+}

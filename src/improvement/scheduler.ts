@@ -1,0 +1,84 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from '../logger';
+import type { Registry } from '../runtime/registry';
+import type { Improver } from './policy';
+import type { Validator } from './validator';
+
+/** The daily job (UTC): retention. */
+const DAILY = '17 3 * * *';
+
+/**
+ * Runs each app's validation pass (and the policy after it) on its `validation.schedule`, and the daily
+ * retention job. Follows the registry: an edited schedule is picked up on reload, a removed or archived app
+ * stops being scheduled. Passes of one app never overlap.
+ */
+export class Scheduler {
+  private tasks = new Map<string, { schedule: string; task: ScheduledTask }>();
+  private daily: ScheduledTask | null = null;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly validator: Validator,
+    private readonly improver: Improver,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    for (const app of this.registry.list()) this.sync(app.id);
+    this.registry.onChange((id) => this.sync(id));
+    this.daily = cron.schedule(DAILY, () => this.retention(), {
+      name: 'retention',
+      noOverlap: true,
+      timezone: 'UTC',
+    });
+    void this.retention();
+  }
+
+  private sync(id: string): void {
+    const app = this.registry.get(id);
+    const current = this.tasks.get(id);
+    const schedule = app && app.config.status !== 'archived' ? app.config.validation.schedule : null;
+    if (current?.schedule === schedule) return;
+    if (current) void current.task.destroy();
+    this.tasks.delete(id);
+    if (!schedule) return;
+    const task = cron.schedule(schedule, () => this.pass(id), {
+      name: `validate-${id}`,
+      noOverlap: true,
+      timezone: 'UTC',
+    });
+    this.tasks.set(id, { schedule, task });
+  }
+
+  private async pass(id: string): Promise<void> {
+    try {
+      const report = await this.improver.validate(id);
+      if (report.ingested || report.validated || report.failed)
+        this.logger.info('validation pass', {
+          loop_app_id: id,
+          ...report,
+          errors: report.errors.slice(0, 3),
+        });
+    } catch (err) {
+      this.logger.warn('validation pass failed', { loop_app_id: id, error: (err as Error).message });
+    }
+  }
+
+  async retention(): Promise<void> {
+    for (const app of this.registry.list()) {
+      try {
+        const deleted = await this.validator.applyRetention(app.id);
+        if (deleted.length)
+          this.logger.info('retention: old executions deleted', { loop_app_id: app.id, files: deleted });
+      } catch (err) {
+        this.logger.warn('retention failed', { loop_app_id: app.id, error: (err as Error).message });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.tasks.values()].map(({ task }) => task.destroy()));
+    this.tasks.clear();
+    await this.daily?.destroy();
+  }
+}
