@@ -1,0 +1,26 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import type { Settings } from '../../settings';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port number, 0 to 65535');
+  return n;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('start the Loopai server (as npm start): runs until SIGTERM/SIGINT')
+    .option('-p, --port <port>', 'port to listen on (LOOPAI_PORT, default 8080)', port)
+    .option('--host <host>', 'interface to listen on (LOOPAI_HOST, default 127.0.0.1)')
+    .option('-d, --data-dir <dir>', 'the data directory (LOOPAI_DATA_DIR, default ./loopai-data)')
+    .action(async (opts: { port?: number; host?: string; dataDir?: string }) => {
+      const overrides: Partial<Settings> = {};
+      if (opts.port !== undefined) overrides.port = opts.port;
+      if (opts.host !== undefined) overrides.host = opts.host;
+      if (opts.dataDir !== undefined) overrides.data_dir = opts.dataDir;
+      // loaded here, not at the top: the other commands stay quick to start without the server's modules
+      const { main } = await import('../../main');
+      await main(overrides);
+    });
+}
