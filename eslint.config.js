@@ -3,7 +3,7 @@ const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', 'loopai-data/'] },
+  { ignores: ['**/node_modules/', '**/dist/', 'coverage/', 'loopai-data/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,166 @@
+"""HTTP transport: one request with JSON in and out, retried where a retry is safe."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import socket
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any, Dict, Mapping, Optional, Tuple
+from urllib.parse import quote, urlencode, urlsplit
+
+from ._version import __version__
+from .errors import LoopaiConnectionError, LoopaiError, LoopaiTimeoutError, error_for_response
+
+USER_AGENT = f"loopai-python/{__version__}"
+
+#: First backoff step in seconds; each retry doubles it up to BACKOFF_CAP.
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
+
+
+def retry_after_seconds(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
+    """``Retry-After`` as seconds from now: either a number of seconds or an HTTP date; None if absent or garbled."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:  # HTTP dates are always GMT; anything else is not one
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with jitter: half the step fixed, half random, so clients that failed together spread."""
+    step = min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt))
+    return step / 2 + random.uniform(0, step / 2)
+
+
+def path_part(value: str) -> str:
+    """One path segment (an app id, a version, a job id), escaped so it cannot reach another route."""
+    return quote(str(value), safe="")
+
+
+class Transport:
+    """Sends requests to one Loopai server. Holds no connection between calls, so one instance may be shared by threads."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: Optional[str],
+        timeout: float,
+        max_retries: int,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"base_url must be an http:// or https:// URL, got {base_url!r}")
+        if max_retries < 0:
+            raise ValueError("max_retries must be 0 or more")
+        self.base_url = base_url.rstrip("/")
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port
+        self._prefix = parts.path.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.max_retries = max_retries
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: Optional[Mapping[str, Any]] = None,
+    ) -> Any:
+        """The parsed JSON answer of a 2xx response; otherwise raises the matching :class:`LoopaiError`.
+
+        Retried up to ``max_retries`` times: connection failures, 429 and 503 always (the server did not act on
+        the request), other 5xx only for GET (a POST may have been carried out). Timeouts are not retried.
+        """
+        target = self._prefix + path
+        if query:
+            pairs = {k: _query_value(v) for k, v in query.items() if v is not None}
+            if pairs:
+                target += "?" + urlencode(pairs)
+        payload = None if body is None else json.dumps(body).encode("utf-8")
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+
+        attempt = 0
+        while True:
+            try:
+                status, retry_after, raw = self._send(method, target, payload, headers)
+            except LoopaiConnectionError:
+                if attempt >= self.max_retries:
+                    raise
+                time.sleep(backoff_seconds(attempt))
+                attempt += 1
+                continue
+            if 200 <= status < 300:
+                return _parse_json(status, raw)
+            error = error_for_response(status, raw, retry_after)
+            retryable = status in (429, 503) or (status >= 500 and method == "GET")
+            if not retryable or attempt >= self.max_retries:
+                raise error
+            time.sleep(_wait_for(error, attempt))
+            attempt += 1
+
+    def _send(
+        self, method: str, target: str, payload: Optional[bytes], headers: Dict[str, str]
+    ) -> Tuple[int, Optional[float], bytes]:
+        cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        conn = cls(self._host, self._port, timeout=self.timeout)
+        try:
+            conn.request(method, target, body=payload, headers=headers)
+            response = conn.getresponse()
+            raw = response.read()
+            return response.status, retry_after_seconds(response.getheader("Retry-After")), raw
+        except socket.timeout as exc:  # before OSError: it is one (and TimeoutError itself from Python 3.10)
+            raise LoopaiTimeoutError(
+                None,
+                "timeout",
+                f"{method} {self.base_url}{target} got no answer within {self.timeout} s",
+            ) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise LoopaiConnectionError(
+                None,
+                "connection_error",
+                f"{method} {self.base_url}{target} failed: {exc or type(exc).__name__}",
+            ) from exc
+        finally:
+            conn.close()
+
+
+def _wait_for(error: LoopaiError, attempt: int) -> float:
+    """The server's Retry-After when it gave one (never less; a little jitter on top), else the backoff step."""
+    if error.retry_after is not None:
+        return error.retry_after + random.uniform(0, min(1.0, error.retry_after * 0.1))
+    return backoff_seconds(attempt)
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _parse_json(status: int, raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except ValueError as exc:
+        snippet = raw[:200].decode("utf-8", "replace")
+        raise LoopaiError(status, "invalid_response", f"the server answered with something that is not JSON: {snippet!r}") from exc

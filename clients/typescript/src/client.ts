@@ -1,0 +1,335 @@
+/** LoopaiClient: every endpoint of the Loopai HTTP API as a typed method. */
+
+import { LoopaiError, TimeoutError } from './errors';
+import { Transport, sleep, type FetchLike, type RequestOptions, type TransportOptions } from './transport';
+import type {
+  Analytics,
+  BatchResponse,
+  CreatedLoopApp,
+  EventList,
+  Example,
+  ExamplesAdded,
+  ExecuteResponse,
+  ExecutionList,
+  FeedbackResponse,
+  Job,
+  JobAccepted,
+  JobList,
+  LoopApp,
+  LoopAppList,
+  LoopAppSettings,
+  NewLoopApp,
+  ProgramUpload,
+  ReviewQueue,
+  ValidateResponse,
+  ValidationList,
+  Version,
+  VersionList,
+} from './types';
+
+export const DEFAULT_BASE_URL = 'http://127.0.0.1:8080';
+
+export interface LoopaiClientOptions {
+  /** The server; default: env `LOOPAI_URL`, then `http://127.0.0.1:8080`. */
+  baseUrl?: string;
+  /** Sent as `Authorization: Bearer <key>`; default: env `LOOPAI_API_KEY`. */
+  apiKey?: string;
+  /** Milliseconds to wait for each attempt's answer; default 10 000. */
+  timeoutMs?: number;
+  /** Retries after 429, 503 and connection failures (see README); default 3. */
+  maxRetries?: number;
+  /** The fetch to use; default the global one (Node 18+, browsers, Deno, Bun). */
+  fetch?: FetchLike;
+}
+
+export interface WaitForJobOptions {
+  /** Give up (TimeoutError, code `job_timeout`) after this long; default 60 000. */
+  timeoutMs?: number;
+  /** Pause between polls; default 500. */
+  intervalMs?: number;
+  signal?: AbortSignal;
+}
+
+type Limit = { limit?: number } & RequestOptions;
+
+/** Environment variables where there is an environment (Node, Deno with permission, Bun); none in a browser. */
+function env(name: string): string | undefined {
+  const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  return proc?.env?.[name] || undefined;
+}
+
+/** One path segment (an app id, a version, a job id), escaped so it cannot reach another route. */
+const segment = (value: string) => encodeURIComponent(value);
+
+/**
+ * A client for one Loopai server, optionally bound to one Loop App.
+ *
+ * ```ts
+ * const client = new LoopaiClient('spam-detector-001', { baseUrl: 'http://localhost:8080', apiKey });
+ * const { output } = await client.execute({ text: 'You won a FREE cruise' }); // 'spam'
+ * ```
+ *
+ * Methods that concern one Loop App use the app the client is bound to; {@link forApp} gives a client for
+ * another. Every method resolves to the server's JSON answer and rejects with a {@link LoopaiError} subclass.
+ */
+export class LoopaiClient {
+  /** The Loop App this client is bound to, if any. */
+  readonly appId: string | undefined;
+  private readonly settings: TransportOptions;
+  private readonly transport: Transport;
+
+  constructor(appId?: string | null, options?: LoopaiClientOptions);
+  constructor(options?: LoopaiClientOptions);
+  constructor(appIdOrOptions?: string | null | LoopaiClientOptions, maybeOptions: LoopaiClientOptions = {}) {
+    const bound = typeof appIdOrOptions === 'string' ? appIdOrOptions : undefined;
+    const options = appIdOrOptions && typeof appIdOrOptions === 'object' ? appIdOrOptions : maybeOptions;
+    if (bound !== undefined && !bound) throw new TypeError('appId must not be empty');
+    this.appId = bound;
+    this.settings = resolve(options);
+    this.transport = new Transport(this.settings);
+  }
+
+  /** The server this client talks to. */
+  get baseUrl(): string {
+    return this.transport.baseUrl;
+  }
+
+  /** A client with the same server, key and settings, bound to `appId`. */
+  forApp(appId: string): LoopaiClient {
+    return new LoopaiClient(appId, this.settings);
+  }
+
+  // --- executing ----------------------------------------------------------------------------------------------
+
+  /** Runs the app's active program on one input; sent as `{"input": input}`. */
+  execute<O = unknown>(input: unknown, options?: RequestOptions): Promise<ExecuteResponse<O>> {
+    return this.appCall('POST', '/execute', { input }, undefined, options);
+  }
+
+  /** Up to 1000 inputs in one call; `results` in order, a failed item as `{error: {code, message, details}}`. */
+  executeBatch<O = unknown>(inputs: readonly unknown[], options?: RequestOptions): Promise<BatchResponse<O>> {
+    return this.appCall('POST', '/execute/batch', { inputs }, undefined, options);
+  }
+
+  // --- Loop Apps ----------------------------------------------------------------------------------------------
+
+  /** Every Loop App on the server, and the ones that failed to load. */
+  listApps(options?: RequestOptions): Promise<LoopAppList> {
+    return this.call('GET', '/loop-apps', undefined, undefined, options);
+  }
+
+  /** The bound app's settings and state. */
+  getApp(options?: RequestOptions): Promise<LoopApp> {
+    return this.appCall('GET', '', undefined, undefined, options);
+  }
+
+  /**
+   * Creates a Loop App. With `program` it answers with the app and its first version (201); with `examples` only,
+   * with a generation job (202) to pass to {@link waitForJob}. `loop_app_id` defaults to the bound app.
+   */
+  createApp(spec: NewLoopApp & { program: ProgramUpload }, options?: RequestOptions): Promise<CreatedLoopApp>;
+  createApp(spec: NewLoopApp & { program?: undefined }, options?: RequestOptions): Promise<JobAccepted>;
+  createApp(spec: NewLoopApp, options?: RequestOptions): Promise<CreatedLoopApp | JobAccepted>;
+  createApp(spec: NewLoopApp, options?: RequestOptions): Promise<CreatedLoopApp | JobAccepted> {
+    const loop_app_id = spec.loop_app_id ?? this.appId;
+    if (!loop_app_id) {
+      const why = 'spec.loop_app_id is required on a client that is not bound to a Loop App';
+      return Promise.reject(new TypeError(why));
+    }
+    return this.call('POST', '/loop-apps', { ...spec, loop_app_id }, undefined, options);
+  }
+
+  /** Changes some settings of the bound app; answers with the app. */
+  updateApp(settings: LoopAppSettings, options?: RequestOptions): Promise<LoopApp> {
+    return this.appCall('PATCH', '', settings, undefined, options);
+  }
+
+  /** Stops serving (execute answers 503) until {@link resume}. */
+  pause(options?: RequestOptions): Promise<LoopApp> {
+    return this.appCall('POST', '/pause', undefined, undefined, options);
+  }
+
+  resume(options?: RequestOptions): Promise<LoopApp> {
+    return this.appCall('POST', '/resume', undefined, undefined, options);
+  }
+
+  /** Stops serving for good (execute answers 410); the data is kept. */
+  archive(options?: RequestOptions): Promise<LoopApp> {
+    return this.appCall('POST', '/archive', undefined, undefined, options);
+  }
+
+  /** Adds labelled rows; all are checked against the schemas and none is stored if any is bad. */
+  addExamples(examples: readonly Example[], options?: RequestOptions): Promise<ExamplesAdded> {
+    return this.appCall('POST', '/examples', { examples }, undefined, options);
+  }
+
+  // --- versions -----------------------------------------------------------------------------------------------
+
+  /** Every version, oldest first, with its status and evaluation. */
+  listVersions(options?: RequestOptions): Promise<VersionList> {
+    return this.appCall('GET', '/versions', undefined, undefined, options);
+  }
+
+  getVersion(version: string, options?: RequestOptions): Promise<Version> {
+    return this.appCall('GET', `/versions/${segment(version)}`, undefined, undefined, options);
+  }
+
+  /** A hand-written program as a new version, `testing` until activated. */
+  uploadVersion(program: ProgramUpload, options?: RequestOptions): Promise<Version> {
+    return this.appCall('POST', '/versions', program, undefined, options);
+  }
+
+  /** Starts a job that makes a new version from all labelled data. */
+  regenerate(options?: RequestOptions): Promise<JobAccepted> {
+    return this.appCall('POST', '/versions', { regenerate: true }, undefined, options);
+  }
+
+  activate(version: string, options?: RequestOptions): Promise<Version> {
+    return this.appCall('POST', `/versions/${segment(version)}/activate`, undefined, undefined, options);
+  }
+
+  /** Makes the version before the active one active again. */
+  rollback(options?: RequestOptions): Promise<Version> {
+    return this.appCall('POST', '/rollback', undefined, undefined, options);
+  }
+
+  // --- the improvement loop -----------------------------------------------------------------------------------
+
+  /** Recent executions, newest first. */
+  executions({ limit, ...options }: Limit = {}): Promise<ExecutionList> {
+    return this.appCall('GET', '/executions', undefined, { limit }, options);
+  }
+
+  /** What an execution should have answered; counts as a verdict of the `human` oracle. */
+  feedback(
+    executionId: string,
+    expectedOutput: unknown,
+    options?: RequestOptions,
+  ): Promise<FeedbackResponse> {
+    const body = { execution_id: executionId, expected_output: expectedOutput };
+    return this.appCall('POST', '/feedback', body, undefined, options);
+  }
+
+  /** Samples waiting for an oracle (with oracle `human`, for {@link feedback}). */
+  reviewQueue({ limit, ...options }: Limit = {}): Promise<ReviewQueue> {
+    return this.appCall('GET', '/review-queue', undefined, { limit }, options);
+  }
+
+  /** Oracle verdicts, newest first; `correct: false` gives only the disagreements. */
+  validations({ limit, correct, ...options }: Limit & { correct?: boolean } = {}): Promise<ValidationList> {
+    return this.appCall('GET', '/validations', undefined, { limit, correct }, options);
+  }
+
+  /** Per-day counts, latency, accuracy and oracle savings, and a summary. */
+  analytics(options?: RequestOptions): Promise<Analytics> {
+    return this.appCall('GET', '/analytics', undefined, undefined, options);
+  }
+
+  /** Improvement decisions, newest first. */
+  events({ limit, ...options }: Limit = {}): Promise<EventList> {
+    return this.appCall('GET', '/events', undefined, { limit }, options);
+  }
+
+  /** Runs the oracle over the pending samples now. */
+  validate(options?: RequestOptions): Promise<ValidateResponse> {
+    return this.appCall('POST', '/validate', undefined, undefined, options);
+  }
+
+  /** Starts an improvement job (regenerate, then promote by the app's policy). */
+  improve(options?: RequestOptions): Promise<JobAccepted> {
+    return this.appCall('POST', '/improve', undefined, undefined, options);
+  }
+
+  // --- jobs ---------------------------------------------------------------------------------------------------
+
+  getJob(jobId: string, options?: RequestOptions): Promise<Job> {
+    return this.call('GET', `/jobs/${segment(jobId)}`, undefined, undefined, options);
+  }
+
+  /** Jobs the server remembers (since it started), newest first; only the bound app's when bound. */
+  listJobs(options?: RequestOptions): Promise<JobList> {
+    return this.call('GET', '/jobs', undefined, { loop_app_id: this.appId }, options);
+  }
+
+  /**
+   * Polls a job until it has succeeded and resolves to it. `job` may be the id or the answer that started it.
+   * Rejects with a LoopaiError of code `job_failed` (the job in `details.job`) if it failed, and with a
+   * TimeoutError of code `job_timeout` if it is still going after `timeoutMs`.
+   */
+  async waitForJob(job: string | Pick<JobAccepted, 'job_id'>, options: WaitForJobOptions = {}): Promise<Job> {
+    const jobId = typeof job === 'string' ? job : job.job_id;
+    const { timeoutMs = 60_000, intervalMs = 500, signal } = options;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const current = await this.getJob(jobId, { signal });
+      if (current.state === 'succeeded') return current;
+      if (current.state === 'failed') {
+        throw new LoopaiError(`job ${jobId} failed: ${current.error ?? 'no reason given'}`, {
+          code: 'job_failed',
+          details: { job: current },
+        });
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new TimeoutError(`job ${jobId} is still ${current.state} after ${timeoutMs} ms`, {
+          code: 'job_timeout',
+          details: { job: current },
+        });
+      }
+      await sleep(Math.min(intervalMs, left), signal);
+    }
+  }
+
+  // --- plumbing -----------------------------------------------------------------------------------------------
+
+  private call<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    query: Record<string, string | number | boolean | undefined> | undefined,
+    options: RequestOptions | undefined,
+  ): Promise<T> {
+    return this.transport.request<T>(method, path, body, query, options);
+  }
+
+  /** A call under `/loop-apps/{bound app}`; rejects (without a request) on a client bound to no app. */
+  private async appCall<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    query: Record<string, string | number | boolean | undefined> | undefined,
+    options: RequestOptions | undefined,
+  ): Promise<T> {
+    if (!this.appId) {
+      throw new TypeError(
+        "this client is not bound to a Loop App: new LoopaiClient('app-id', …) or client.forApp('app-id')",
+      );
+    }
+    return this.call<T>(method, `/loop-apps/${segment(this.appId)}${path}`, body, query, options);
+  }
+}
+
+/** Options with every default filled in (the environment read once, here). */
+function resolve(options: LoopaiClientOptions): TransportOptions {
+  const baseUrl = (options.baseUrl ?? env('LOOPAI_URL') ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]/i.test(baseUrl)) {
+    throw new TypeError(`baseUrl must be an http:// or https:// URL, got ${JSON.stringify(baseUrl)}`);
+  }
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const maxRetries = options.maxRetries ?? 3;
+  if (!(timeoutMs > 0)) throw new TypeError('timeoutMs must be more than 0');
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new TypeError('maxRetries must be 0 or more');
+  // Looked up per call, not kept: browsers' fetch throws "Illegal invocation" when called as another object's method.
+  const fetch: FetchLike | undefined =
+    options.fetch ??
+    (typeof globalThis.fetch === 'function' ? (url, init) => globalThis.fetch(url, init) : undefined);
+  if (!fetch)
+    throw new TypeError('this runtime has no global fetch (Node 18 or newer has one): pass options.fetch');
+  return {
+    baseUrl,
+    apiKey: options.apiKey ?? env('LOOPAI_API_KEY') ?? '',
+    timeoutMs,
+    maxRetries,
+    fetch,
+  };
+}

@@ -1,0 +1,352 @@
+/** Request and response shapes of the Loopai HTTP API. Fields the server may add later are allowed by index types. */
+
+/** A JSON Schema, as given in `input_schema` and `output_schema`. */
+export type JsonSchema = Record<string, unknown>;
+
+export type AppStatus = 'active' | 'paused' | 'archived';
+export type VersionStatus = 'active' | 'testing' | 'canary' | 'deprecated' | 'rejected';
+export type OracleKind = 'llm' | 'http' | 'human';
+export type GeneratorChoice = 'auto' | 'learner' | 'llm';
+export type SampleRule = 'random' | 'uncertainty';
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed';
+
+// --- Loop Apps ----------------------------------------------------------------------------------------------------
+
+/** Settings of a Loop App that `PATCH /loop-apps/{id}` may change (any subset, nested objects in part). */
+export interface LoopAppSettings {
+  name?: string;
+  task?: string;
+  status?: AppStatus;
+  generator?: GeneratorChoice;
+  sampling?: { rate?: number; strategy?: SampleRule };
+  validation?: {
+    oracle?: OracleKind;
+    /** Cron expression of the validation pass. */
+    schedule?: string;
+    min_samples?: number;
+    accuracy_threshold?: number;
+    window?: number;
+    daily_oracle_cap?: number;
+    cost_per_call?: number;
+    http?: { url: string; timeout_ms?: number; headers?: Record<string, string> };
+  };
+  improvement?: {
+    auto?: boolean;
+    promotion?: 'auto' | 'canary' | 'manual';
+    canary_percent?: number;
+    canary_min_samples?: number;
+    rollback_margin?: number;
+  };
+  rollout?: { candidate?: string | null; percent?: number };
+  privacy?: {
+    store_inputs?: 'full' | 'redacted' | 'hashed' | 'none';
+    redact?: Array<'email' | 'phone' | 'card'>;
+  };
+  retention_days?: number;
+  execution?: { timeout_ms?: number; memory_mb?: number };
+}
+
+/** One labelled row: what the program should answer for an input. */
+export interface Example<I = unknown, O = unknown> {
+  input: I;
+  output: O;
+}
+
+/** A hand-written program: `program.js` defining `execute(input)`, and files it reads as `loopai.files[name]`. */
+export interface ProgramUpload {
+  code: string;
+  files?: Record<string, string>;
+}
+
+/** What `POST /loop-apps` takes. `loop_app_id` may be left out on a client bound to an app. */
+export interface NewLoopApp extends LoopAppSettings {
+  loop_app_id?: string;
+  task: string;
+  input_schema: JsonSchema;
+  output_schema: JsonSchema;
+  examples?: Example[];
+  program?: ProgramUpload;
+}
+
+/** A Loop App as the server describes it: its settings plus what it derives from its files. */
+export interface LoopApp {
+  loop_app_id: string;
+  name?: string;
+  task: string;
+  input_schema: JsonSchema;
+  output_schema: JsonSchema;
+  status: AppStatus;
+  generator?: GeneratorChoice;
+  sampling: { rate: number; strategy: SampleRule };
+  validation: {
+    oracle: OracleKind;
+    schedule: string;
+    min_samples: number;
+    accuracy_threshold: number;
+    window?: number;
+    daily_oracle_cap?: number;
+    cost_per_call?: number;
+    http?: { url: string; timeout_ms?: number; headers?: Record<string, string> };
+  };
+  improvement: {
+    auto: boolean;
+    promotion: 'auto' | 'canary' | 'manual';
+    canary_percent: number;
+    canary_min_samples?: number;
+    rollback_margin?: number;
+  };
+  rollout: { candidate: string | null; percent: number };
+  privacy: {
+    store_inputs: 'full' | 'redacted' | 'hashed' | 'none';
+    redact: Array<'email' | 'phone' | 'card'>;
+  };
+  retention_days: number;
+  execution: { timeout_ms: number; memory_mb: number };
+  /** The version the `active` link points to on disk. */
+  current_version: string | null;
+  /** The version actually answering (differs while a new one loads, or if it failed to load). */
+  serving_version: string | null;
+  /** `/loop-apps/{id}/execute`. */
+  endpoint: string;
+  /** Held-out accuracy of the serving version, when it was scored. */
+  accuracy: number | null;
+  load_error: string | null;
+  [field: string]: unknown;
+}
+
+export interface LoopAppList {
+  loop_apps: LoopApp[];
+  /** Apps on disk that could not be read, by id, with the reason. */
+  load_errors: Record<string, string>;
+}
+
+/** The answer of `POST /loop-apps` with a program: the app and its first version. */
+export interface CreatedLoopApp extends LoopApp {
+  version: Version;
+}
+
+export interface ExamplesAdded {
+  added: number;
+  total: number;
+}
+
+// --- executing ----------------------------------------------------------------------------------------------------
+
+export interface ExecuteResponse<O = unknown> {
+  execution_id: string;
+  loop_app_id: string;
+  version: string;
+  output: O;
+  confidence: number | null;
+  latency_ms: number;
+  /** Picked to be checked by the oracle. */
+  sampled: boolean;
+}
+
+/** A batch item that failed, in its place in `results`. */
+export interface BatchItemError {
+  error: { code: string; message: string; details?: Record<string, unknown> };
+}
+
+export interface BatchResponse<O = unknown> {
+  /** One per input, in order. */
+  results: Array<ExecuteResponse<O> | BatchItemError>;
+}
+
+// --- versions -----------------------------------------------------------------------------------------------------
+
+export interface EvalReport {
+  accuracy: number;
+  n: number;
+  method: string;
+  per_class?: Record<string, { precision: number; recall: number; support: number }>;
+  confusion?: Record<string, Record<string, number>>;
+}
+
+export interface Version {
+  version: string;
+  created_at: string;
+  generator: string;
+  parent: string | null;
+  trained_on?: number;
+  eval?: EvalReport;
+  status: VersionStatus;
+  sha256: string;
+  /** File name → sha256. */
+  files: Record<string, string>;
+  notes?: string;
+  /** On regeneration: the then active version's score on the same held-out rows. */
+  compared_with?: { version: string; accuracy: number; n: number };
+  candidates?: Array<{ generator: string; accuracy: number | null; error?: string }>;
+  [field: string]: unknown;
+}
+
+export interface VersionList {
+  versions: Version[];
+}
+
+// --- the improvement loop -----------------------------------------------------------------------------------------
+
+export interface Execution {
+  id: string;
+  ts: string;
+  version: string;
+  input: unknown;
+  output: unknown;
+  confidence: number | null;
+  latency_ms: number;
+  status: 'ok' | 'error';
+  error?: { code: string; message: string };
+  sampled?: boolean;
+  sample_rule?: SampleRule;
+  [field: string]: unknown;
+}
+
+export interface ExecutionList {
+  /** Newest first. */
+  executions: Execution[];
+}
+
+export interface FeedbackResponse {
+  execution_id: string;
+  version: string;
+  program_output: unknown;
+  expected_output: unknown;
+  correct: boolean;
+}
+
+export interface PendingSample {
+  execution_id: string;
+  ts: string;
+  version: string;
+  /** Null when the app's privacy setting keeps inputs off disk and the server restarted since. */
+  input: unknown;
+  output: unknown;
+  confidence: number | null;
+  sample_rule?: SampleRule;
+  attempts?: number;
+  last_error?: string;
+}
+
+export interface ReviewQueue {
+  /** Oldest first. */
+  pending: PendingSample[];
+  total: number;
+}
+
+export interface Validation {
+  execution_id: string;
+  ts: string;
+  version: string;
+  input: unknown;
+  program_output: unknown;
+  oracle_output: unknown;
+  oracle: OracleKind;
+  correct: boolean;
+  validated_at?: string;
+}
+
+export interface ValidationList {
+  /** Newest first. */
+  validations: Validation[];
+}
+
+export interface DailyStat {
+  day: string;
+  version: string;
+  executions: number;
+  errors: number;
+  latency_ms: { p50: number | null; p95: number | null; p99: number | null };
+  samples: number;
+  validations: number;
+  correct: number;
+  accuracy: number | null;
+  /** 95 % Wilson interval; null without validations. */
+  accuracy_ci: [number, number] | null;
+  oracle_calls: number;
+  oracle_calls_avoided: number;
+  estimated_savings: number;
+}
+
+export interface Analytics {
+  loop_app_id: string;
+  days: DailyStat[];
+  summary: {
+    executions: number;
+    oracle_calls: number;
+    oracle_share: number | null;
+    estimated_savings: number;
+    accuracy: number | null;
+    accuracy_ci: [number, number] | null;
+    validations: number;
+    pending: number;
+    [figure: string]: unknown;
+  };
+}
+
+/** One improvement decision (validation pass, regeneration, promotion, rollback…). */
+export interface LoopEvent {
+  ts: string;
+  type: string;
+  loop_app_id: string;
+  version?: string;
+  message: string;
+  [figure: string]: unknown;
+}
+
+export interface EventList {
+  /** Newest first. */
+  events: LoopEvent[];
+}
+
+export interface ValidateResponse {
+  ingested: number;
+  validated: number;
+  correct: number;
+  failed: number;
+  pending: number;
+  oracle_calls: number;
+  [field: string]: unknown;
+}
+
+// --- jobs ---------------------------------------------------------------------------------------------------------
+
+/** The 202 answer of a call that started a job. */
+export interface JobAccepted {
+  job_id: string;
+  loop_app_id: string;
+  state: JobState;
+  /** `/jobs/{job_id}`. */
+  job_url: string;
+}
+
+/** What a generation or improvement job made. */
+export interface JobResult {
+  version: string;
+  activated: boolean;
+  generator: string;
+  eval: EvalReport;
+  compared_with?: { version: string; accuracy: number; n: number };
+  candidates?: Array<{ generator: string; accuracy: number | null; error?: string }>;
+  decision?: 'created' | 'promoted' | 'canary' | 'testing' | 'rejected';
+  [field: string]: unknown;
+}
+
+export interface Job {
+  job_id: string;
+  type: string;
+  loop_app_id: string;
+  state: JobState;
+  progress: string[];
+  /** Set once the job has succeeded. */
+  result: JobResult | null;
+  /** Set once the job has failed. */
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface JobList {
+  /** Newest first. */
+  jobs: Job[];
+}
