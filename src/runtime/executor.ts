@@ -39,29 +39,47 @@ export class Executor {
     }
   }
 
-  /** Runs many inputs in one sandbox round trip; a bad item gets its own error, the others still answer. */
+  /**
+   * Runs many inputs, one sandbox round trip per program (during a canary each item is routed on its own, so a
+   * batch splits between the arms); a bad item gets its own error, the others still answer.
+   */
   async executeBatch(appId: string, inputs: unknown[]): Promise<ItemResult[]> {
     const app = this.servingApp(appId);
-    const program = route(app);
     const results: ItemResult[] = new Array(inputs.length);
-    const valid: number[] = [];
+    const byProgram = new Map<LiveProgram, number[]>();
     inputs.forEach((input, i) => {
       try {
         this.checkInput(app, input);
-        valid.push(i);
+        const program = route(app);
+        const items = byProgram.get(program);
+        if (items) items.push(i);
+        else byProgram.set(program, [i]);
       } catch (err) {
         results[i] = { error: (err as ApiError).toBody().error };
       }
     });
+    await Promise.all(
+      [...byProgram].map(([program, items]) => this.runItems(app, program, inputs, items, results)),
+    );
+    return results;
+  }
+
+  private async runItems(
+    app: LiveApp,
+    program: LiveProgram,
+    inputs: unknown[],
+    items: number[],
+    results: ItemResult[],
+  ): Promise<void> {
     const started = performance.now();
     program.begin();
     try {
       const key = program.key ?? (await this.ready(app, program));
       const outcomes = await this.registry.pool.runBatch(
         key,
-        valid.map((i) => inputs[i]),
+        items.map((i) => inputs[i]),
       );
-      valid.forEach((i, k) => {
+      items.forEach((i, k) => {
         try {
           results[i] = this.finish(app, program, inputs[i], outcomes[k], started);
         } catch (err) {
@@ -71,7 +89,6 @@ export class Executor {
     } finally {
       program.end();
     }
-    return results;
   }
 
   /** The app, if it may execute now: unknown → 404, paused → 503, archived → 410, nothing loadable → 503. */
