@@ -11,6 +11,7 @@ import { loadSettings, type Settings } from './settings';
 import { AppStore } from './store/app-store';
 import { ExecutionLog } from './telemetry/execution-log';
 import { SampleInputs, Sampler } from './telemetry/sampler';
+import { Metrics } from './telemetry/metrics';
 import { HttpOracle, LlmOracle } from './improvement/oracles';
 import { Improver } from './improvement/policy';
 import { Scheduler } from './improvement/scheduler';
@@ -76,18 +77,29 @@ export async function startServer(
   const settings = loadSettings(overrides);
   const log = logger ?? createLogger(settings.log_level, settings.log_format);
   const store = new AppStore(settings.data_dir);
+  const metrics = new Metrics();
   const pool = new SandboxPool({
     size: settings.sandbox.children || undefined,
     childHeapMb: settings.sandbox.child_heap_mb,
-    onRestart: (child, reason) => log.warn('sandbox child restarted', { child, reason }),
+    onRestart: (child, reason) => {
+      metrics.sandboxRestart();
+      log.warn('sandbox child restarted', { child, reason });
+    },
   });
-  const registry = new Registry(store, pool, log, { idleUnloadMs: 10 * 60_000, retryDelayMs: 1000 });
+  const registry: Registry = new Registry(store, pool, log, {
+    idleUnloadMs: 10 * 60_000,
+    retryDelayMs: 1000,
+    onReload: (id, error) => {
+      metrics.reload(id, error === null);
+      metrics.loadErrors.set(registry.failedLoads());
+    },
+  });
   const executions = new ExecutionLog(store.layout, settings.execution_log.flush_interval_ms, (err) =>
     log.error('execution log write failed', { error: String(err) }),
   );
   const admin = new Admin(registry);
   const sampleInputs = new SampleInputs();
-  const executor = new Executor(registry, executions, new Sampler(), sampleInputs);
+  const executor = new Executor(registry, { log: executions, sampler: new Sampler(), sampleInputs, metrics });
   const llm = createLlmClient(settings.llm);
   const generators = [
     new LearnerGenerator(),
@@ -98,6 +110,7 @@ export async function startServer(
     registry,
     oracles: { llm: new LlmOracle(llm, settings.llm.model), http: new HttpOracle() },
     sampleInputs,
+    metrics,
     flushExecutions: () => executions.flush(),
     logger: log,
   });
@@ -120,6 +133,7 @@ export async function startServer(
     synthesizer,
     improver,
     maxBodyBytes: settings.max_body_bytes,
+    metrics,
     logger: log,
     isReady: () => ready,
     routers: [jobRoutes(synthesizer.jobs)],

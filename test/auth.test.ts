@@ -70,6 +70,12 @@ describe('API keys, roles and rate limits', () => {
     );
   });
 
+  test('metrics need an admin key', async () => {
+    expect((await call(server.url, 'GET', '/metrics')).status).toBe(401);
+    expect((await call(server.url, 'GET', '/metrics', undefined, bearer(EXEC))).status).toBe(403);
+    expect((await call(server.url, 'GET', '/metrics', undefined, bearer(ADMIN))).status).toBe(200);
+  });
+
   test('probes stay open', async () => {
     expect((await call(server.url, 'GET', '/health')).status).toBe(200);
     expect((await call(server.url, 'GET', '/ready')).status).toBe(200);

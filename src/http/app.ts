@@ -3,6 +3,7 @@ import express from 'express';
 import type { Logger } from '../logger';
 import type { Executor } from '../runtime/executor';
 import type { Auth } from './auth';
+import type { Metrics } from '../telemetry/metrics';
 import { errorHandler, notFoundHandler } from './errors';
 import { executeRoute } from './execute-route';
 import { loopAppRoutes, type LoopAppRoutesDeps } from './routes/loop-apps';
@@ -10,6 +11,7 @@ import { loopAppRoutes, type LoopAppRoutesDeps } from './routes/loop-apps';
 export interface HttpDeps extends LoopAppRoutesDeps {
   executor: Executor;
   auth: Auth;
+  metrics: Metrics;
   logger: Logger;
   /** True once every app on disk has been loaded and the watcher is running. */
   isReady: () => boolean;
@@ -39,6 +41,9 @@ function createExpressApp(deps: HttpDeps): express.Express {
   app.get('/ready', (_req, res) => {
     const ready = deps.isReady();
     res.status(ready ? 200 : 503).json({ ready });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.text());
   });
   app.use('/loop-apps', loopAppRoutes(deps), ...(deps.loopAppRouters ?? []));
   for (const router of deps.routers ?? []) app.use(router);

@@ -25,6 +25,7 @@ import {
 } from '../telemetry/analytics';
 import { storedInput } from '../telemetry/privacy';
 import type { SampleInputs } from '../telemetry/sampler';
+import type { Metrics } from '../telemetry/metrics';
 import { canonical } from '../synthesis/evaluate';
 import { OracleError, type Oracle } from './oracles';
 
@@ -111,6 +112,7 @@ export interface ValidatorDeps {
   registry: Registry;
   oracles: Record<Exclude<OracleKind, 'human'>, Oracle>;
   sampleInputs: SampleInputs;
+  metrics: Metrics;
   /** Writes buffered execution records, so a pass sees every execution answered before it. */
   flushExecutions: () => Promise<void>;
   logger: Logger;
@@ -288,10 +290,12 @@ export class Validator {
       report.oracle_calls += 1;
       try {
         const expected = await oracle.label(app, input);
+        this.deps.metrics.oracleCall(app.id, kind, true);
         verdicts.push(verdictFor(sample, input, expected, kind, app));
         failuresInARow = 0;
       } catch (err) {
         if (!(err instanceof OracleError)) throw err;
+        this.deps.metrics.oracleCall(app.id, kind, false);
         sample.attempts += 1;
         sample.last_error = err.message;
         report.failed += 1;
@@ -351,6 +355,7 @@ export class Validator {
     state.pending = state.pending.filter((s) => !ids.has(s.execution_id));
     for (const verdict of verdicts) {
       this.count(state, verdict, app.config.validation.window);
+      this.deps.metrics.verdict(app.id, verdict.version, verdict.correct);
       this.deps.sampleInputs.delete(app.id, verdict.execution_id);
       if (report) {
         report.validated += 1;
@@ -359,6 +364,9 @@ export class Validator {
     }
     state.verdicts_offset = await fileSize(file);
     await this.save(app.id, state);
+    for (const version of new Set(verdicts.map((v) => v.version))) {
+      this.deps.metrics.setAccuracy(app.id, version, this.windowAccuracy(state, version).accuracy);
+    }
   }
 
   /** Adds a verdict to the counters: its execution's day and version, the version's totals and window. */

@@ -3,6 +3,7 @@ import { executionId } from '../domain/ids';
 import type { ExecuteResponse, ExecutionRecord } from '../domain/types';
 import type { ExecutionLog } from '../telemetry/execution-log';
 import type { SampleInputs, Sampler } from '../telemetry/sampler';
+import type { Metrics } from '../telemetry/metrics';
 import { storedInput } from '../telemetry/privacy';
 import { describeAjvErrors } from './app-loader';
 import type { CallOutcome } from './sandbox/pool';
@@ -12,6 +13,14 @@ export const MAX_BATCH = 1000;
 
 type ItemResult = ExecuteResponse | { error: ReturnType<ApiError['toBody']>['error'] };
 
+/** Where execute reports what it did: the execution log, the sampler (and its kept inputs), metrics. */
+export interface ExecutorTelemetry {
+  log: ExecutionLog;
+  sampler: Sampler;
+  sampleInputs: SampleInputs;
+  metrics: Metrics;
+}
+
 /**
  * The execute hot path: registry lookup → status → input validation → route (active or canary) → sandbox call →
  * output validation → buffered log line → answer. No disk reads, no awaits on I/O.
@@ -19,9 +28,7 @@ type ItemResult = ExecuteResponse | { error: ReturnType<ApiError['toBody']>['err
 export class Executor {
   constructor(
     private readonly registry: Registry,
-    private readonly log: ExecutionLog,
-    private readonly sampler: Sampler,
-    private readonly sampleInputs: SampleInputs,
+    private readonly telemetry: ExecutorTelemetry,
   ) {}
 
   async execute(appId: string, input: unknown): Promise<ExecuteResponse> {
@@ -173,17 +180,24 @@ export class Executor {
     } else {
       record.output = outcome.answer.result;
       record.confidence = outcome.answer.confidence ?? null;
-      const rule = this.sampler.decide(app.id, app.config.sampling, record.confidence);
+      const rule = this.telemetry.sampler.decide(app.id, app.config.sampling, record.confidence);
       if (rule) {
         Object.assign(record, { sampled: true, sample_rule: rule });
-        this.sampleInputs.keep(app.id, id, input);
+        this.telemetry.sampleInputs.keep(app.id, id, input);
       }
     }
     if (failure) {
       record.status = 'error';
       record.error = { code: failure.code, message: failure.message };
     }
-    this.log.append(app.id, record);
+    this.telemetry.log.append(app.id, record);
+    this.telemetry.metrics.execution(
+      app.id,
+      program.version,
+      failure?.code ?? 'ok',
+      latency_ms,
+      record.sample_rule,
+    );
     if (failure) throw failure;
     return {
       execution_id: id,

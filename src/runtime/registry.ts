@@ -89,6 +89,8 @@ export interface RegistryOptions {
   idleUnloadMs: number;
   /** Delay before a failed load is tried again (a half-copied folder completes in the meantime). */
   retryDelayMs: number;
+  /** Told after every reload: null when it loaded, else why not. */
+  onReload?: (id: string, error: string | null) => void;
 }
 
 /**
@@ -137,6 +139,11 @@ export class Registry {
     const why = this.loadErrors.get(id);
     if (why) throw new ApiError(503, 'load_error', `Loop App '${id}' could not be loaded: ${why}`);
     throw notFound(`no Loop App '${id}'`);
+  }
+
+  /** Apps whose latest load failed (serving their previous state, or nothing). */
+  failedLoads(): number {
+    return this.loadErrors.size + [...this.apps.values()].filter((a) => a.loadError).length;
   }
 
   list(): LiveApp[] {
@@ -190,6 +197,7 @@ export class Registry {
       this.swap(current, next);
       this.retries.delete(id);
       this.changed(id);
+      this.options.onReload?.(id, null);
       this.logger.info('loop app loaded', {
         loop_app_id: id,
         version: program?.version ?? null,
@@ -204,6 +212,7 @@ export class Registry {
       });
       if (current) current.loadError = message;
       else this.loadErrors.set(id, message);
+      this.options.onReload?.(id, message);
       this.scheduleRetry(id);
     }
   }

@@ -1,0 +1,101 @@
+import client from 'prom-client';
+
+/** Latency buckets in seconds: executions take tens of microseconds to a few milliseconds. */
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+/**
+ * Prometheus metrics of one server (`GET /metrics`), on a registry of its own so several servers in one process
+ * (tests) do not mix: executions, latency, sandbox restarts, reloads, samples, validations, oracle calls,
+ * accuracy, and Node's default process metrics.
+ */
+export class Metrics {
+  readonly registry = new client.Registry();
+  private readonly executions = new client.Counter({
+    name: 'loopai_executions_total',
+    help: 'Executions by Loop App, version and outcome (ok, or the error code)',
+    labelNames: ['loop_app_id', 'version', 'outcome'],
+    registers: [this.registry],
+  });
+  private readonly latency = new client.Histogram({
+    name: 'loopai_execution_latency_seconds',
+    help: 'Execution latency (sandbox call and checks), by Loop App',
+    labelNames: ['loop_app_id'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly samples = new client.Counter({
+    name: 'loopai_samples_total',
+    help: 'Executions sampled for checking by an oracle, by Loop App and sampling rule',
+    labelNames: ['loop_app_id', 'rule'],
+    registers: [this.registry],
+  });
+  private readonly restarts = new client.Counter({
+    name: 'loopai_sandbox_restarts_total',
+    help: 'Sandbox child processes restarted (timeouts, crashes, memory)',
+    registers: [this.registry],
+  });
+  private readonly reloads = new client.Counter({
+    name: 'loopai_reloads_total',
+    help: 'Loop App reloads, by result (ok or error)',
+    labelNames: ['loop_app_id', 'result'],
+    registers: [this.registry],
+  });
+  readonly loadErrors = new client.Gauge({
+    name: 'loopai_load_errors',
+    help: 'Loop Apps whose latest load failed (the previous state keeps serving, if any)',
+    registers: [this.registry],
+  });
+  private readonly validations = new client.Counter({
+    name: 'loopai_validations_total',
+    help: 'Oracle verdicts, by Loop App, version and whether the program was right',
+    labelNames: ['loop_app_id', 'version', 'correct'],
+    registers: [this.registry],
+  });
+  private readonly oracleCalls = new client.Counter({
+    name: 'loopai_oracle_calls_total',
+    help: 'Calls to an oracle (llm or http), by Loop App and result',
+    labelNames: ['loop_app_id', 'oracle', 'result'],
+    registers: [this.registry],
+  });
+  private readonly accuracy = new client.Gauge({
+    name: 'loopai_accuracy',
+    help: 'Accuracy of the active version over its latest verdicts (validation.window)',
+    labelNames: ['loop_app_id', 'version'],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry });
+  }
+
+  execution(appId: string, version: string, outcome: string, latencyMs: number, sampleRule?: string): void {
+    this.executions.inc({ loop_app_id: appId, version, outcome });
+    this.latency.observe({ loop_app_id: appId }, latencyMs / 1000);
+    if (sampleRule) this.samples.inc({ loop_app_id: appId, rule: sampleRule });
+  }
+
+  sandboxRestart(): void {
+    this.restarts.inc();
+  }
+
+  reload(appId: string, ok: boolean): void {
+    this.reloads.inc({ loop_app_id: appId, result: ok ? 'ok' : 'error' });
+  }
+
+  verdict(appId: string, version: string, correct: boolean): void {
+    this.validations.inc({ loop_app_id: appId, version, correct: String(correct) });
+  }
+
+  oracleCall(appId: string, oracle: string, ok: boolean): void {
+    this.oracleCalls.inc({ loop_app_id: appId, oracle, result: ok ? 'ok' : 'error' });
+  }
+
+  setAccuracy(appId: string, version: string, accuracy: number | null): void {
+    if (accuracy === null) this.accuracy.remove({ loop_app_id: appId, version });
+    else this.accuracy.set({ loop_app_id: appId, version }, accuracy);
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
