@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createHttpHandler } from './http/app';
+import { createHttpHandler, type RouteInfo } from './http/app';
 import { Auth } from './http/auth';
 import { createLogger, type Logger } from './logger';
 import { Admin } from './runtime/admin';
@@ -65,6 +65,8 @@ export interface RunningServer {
   registry: Registry;
   synthesizer: Synthesizer;
   logger: Logger;
+  /** Every route the server answers. */
+  routes: () => RouteInfo[];
   /** Graceful stop: no new connections, in-flight requests finish, logs are flushed, children stopped. */
   close(): Promise<void>;
 }
@@ -165,5 +167,5 @@ export async function startServer(
       await executions.flush();
       await pool.close();
     })());
-  return { url, settings, registry, synthesizer, logger: log, close };
+  return { url, settings, registry, synthesizer, logger: log, routes: handler.routes, close };
 }

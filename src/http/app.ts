@@ -5,7 +5,8 @@ import type { Executor } from '../runtime/executor';
 import type { Auth } from './auth';
 import type { Metrics } from '../telemetry/metrics';
 import { errorHandler, notFoundHandler } from './errors';
-import { executeRoute } from './execute-route';
+import { EXECUTE_ROUTES, executeRoute } from './execute-route';
+import { openApiRoutes } from './openapi';
 import { loopAppRoutes, type LoopAppRoutesDeps } from './routes/loop-apps';
 
 export interface HttpDeps extends LoopAppRoutesDeps {
@@ -21,13 +22,50 @@ export interface HttpDeps extends LoopAppRoutesDeps {
   loopAppRouters?: express.Router[];
 }
 
+export interface RouteInfo {
+  method: string;
+  /** OpenAPI style: `/loop-apps/{id}`. */
+  path: string;
+}
+
+export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
+  /** Every route the server answers (checked against the OpenAPI document by the tests). */
+  routes(): RouteInfo[];
+};
+
 /** The request handler of the server: the execute path first, then the Express app for everything else. */
-export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
+export function createHttpHandler(deps: HttpDeps): HttpHandler {
   const execute = executeRoute(deps.executor, deps.auth, deps.maxBodyBytes, deps.logger);
   const app = createExpressApp(deps);
-  return (req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     if (!execute(req, res)) app(req, res);
   };
+  return Object.assign(handler, {
+    routes: () => [...EXECUTE_ROUTES, ...expressRoutes(app.router.stack as Layer[], '')],
+  });
+}
+
+interface Layer {
+  route?: { path: string; methods: Record<string, boolean> };
+  rawPath?: string;
+  handle: { stack?: Layer[] };
+}
+
+/** Walks Express's router stack (routers mounted on a path included). */
+function expressRoutes(stack: Layer[], prefix: string): RouteInfo[] {
+  return stack.flatMap((layer) => {
+    if (layer.route) {
+      const path = (prefix + layer.route.path).replace(/:(\w+)/g, '{$1}').replace(/(.)\/$/, '$1') || '/';
+      return Object.keys(layer.route.methods)
+        .filter((m) => m !== '_all')
+        .map((method) => ({ method, path }));
+    }
+    if (layer.handle.stack) {
+      const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
+      return expressRoutes(layer.handle.stack, prefix + mount);
+    }
+    return [];
+  });
 }
 
 function createExpressApp(deps: HttpDeps): express.Express {
@@ -42,6 +80,7 @@ function createExpressApp(deps: HttpDeps): express.Express {
     const ready = deps.isReady();
     res.status(ready ? 200 : 503).json({ ready });
   });
+  app.use(openApiRoutes());
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.text());
   });

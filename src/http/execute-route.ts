@@ -6,6 +6,10 @@ import type { Auth } from './auth';
 import { readJson } from './body';
 import { toApiError } from './errors';
 
+export const EXECUTE_ROUTES = [
+  { method: 'post', path: '/loop-apps/{id}/execute' },
+  { method: 'post', path: '/loop-apps/{id}/execute/batch' },
+];
 const EXECUTE = /^\/loop-apps\/([^/?#]+)\/execute(\/batch)?\/?(?:\?.*)?$/;
 
 function send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {

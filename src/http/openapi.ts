@@ -1,0 +1,324 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import express, { Router } from 'express';
+import swaggerUi from 'swagger-ui-dist';
+import { apiSchemas } from '../domain/api-schemas';
+
+type SchemaName = keyof typeof apiSchemas;
+
+interface Operation {
+  summary: string;
+  tag: string;
+  /** The request body's schema. */
+  body?: SchemaName;
+  /** Success answers: status → schema (or a media type for non-JSON answers). */
+  ok: Record<number, SchemaName | { mediaType: string }>;
+  /** Query parameters. */
+  query?: Record<string, { schema: object; description: string }>;
+  /** Open without a key (probes, documentation, dashboard). */
+  open?: boolean;
+  /** Role needed when keys are configured: `execute` for execute, else `admin`. */
+  execute?: boolean;
+}
+
+const limit = {
+  limit: {
+    schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+    description: 'how many, newest first',
+  },
+};
+
+/** Every endpoint of the API. The tests compare this table with the routes the server really has. */
+export const OPERATIONS: Record<string, Record<string, Operation>> = {
+  '/health': {
+    get: {
+      summary: 'Liveness probe',
+      tag: 'Server',
+      ok: { 200: { mediaType: 'application/json' } },
+      open: true,
+    },
+  },
+  '/ready': {
+    get: {
+      summary: 'Readiness probe: 200 once every app is loaded, 503 before',
+      tag: 'Server',
+      ok: { 200: { mediaType: 'application/json' } },
+      open: true,
+    },
+  },
+  '/metrics': {
+    get: { summary: 'Prometheus metrics', tag: 'Server', ok: { 200: { mediaType: 'text/plain' } } },
+  },
+  '/openapi.json': {
+    get: {
+      summary: 'This document',
+      tag: 'Server',
+      ok: { 200: { mediaType: 'application/json' } },
+      open: true,
+    },
+  },
+  '/docs': {
+    get: {
+      summary: 'Browsable API reference',
+      tag: 'Server',
+      ok: { 200: { mediaType: 'text/html' } },
+      open: true,
+    },
+  },
+  '/': {
+    get: { summary: 'Web dashboard', tag: 'Server', ok: { 200: { mediaType: 'text/html' } }, open: true },
+  },
+  '/loop-apps': {
+    get: { summary: 'List Loop Apps', tag: 'Loop Apps', ok: { 200: 'LoopAppList' } },
+    post: {
+      summary: 'Create a Loop App: 201 with a hand-written program, 202 with a generation job from examples',
+      tag: 'Loop Apps',
+      body: 'CreateRequest',
+      ok: { 201: 'LoopApp', 202: 'JobAccepted' },
+    },
+  },
+  '/loop-apps/{id}': {
+    get: {
+      summary: 'One Loop App, with its current version and accuracy',
+      tag: 'Loop Apps',
+      ok: { 200: 'LoopApp' },
+    },
+    patch: {
+      summary: 'Change settings (written to config.yaml)',
+      tag: 'Loop Apps',
+      body: 'Settings',
+      ok: { 200: 'LoopApp' },
+    },
+  },
+  '/loop-apps/{id}/pause': {
+    post: { summary: 'Stop executing (503 until resumed)', tag: 'Loop Apps', ok: { 200: 'LoopApp' } },
+  },
+  '/loop-apps/{id}/resume': { post: { summary: 'Execute again', tag: 'Loop Apps', ok: { 200: 'LoopApp' } } },
+  '/loop-apps/{id}/archive': {
+    post: { summary: 'Archive: data kept, no executions (410)', tag: 'Loop Apps', ok: { 200: 'LoopApp' } },
+  },
+  '/loop-apps/{id}/execute': {
+    post: {
+      summary: 'Run the program on one input',
+      tag: 'Execute',
+      body: 'ExecuteRequest',
+      ok: { 200: 'ExecuteResponse' },
+      execute: true,
+    },
+  },
+  '/loop-apps/{id}/execute/batch': {
+    post: {
+      summary: 'Run the program on up to 1000 inputs',
+      tag: 'Execute',
+      body: 'BatchRequest',
+      ok: { 200: 'BatchResponse' },
+      execute: true,
+    },
+  },
+  '/loop-apps/{id}/examples': {
+    post: {
+      summary: 'Add labelled examples (JSON array or JSONL)',
+      tag: 'Loop Apps',
+      body: 'ExamplesRequest',
+      ok: { 201: 'ExamplesAdded' },
+    },
+  },
+  '/loop-apps/{id}/executions': {
+    get: {
+      summary: 'Recent executions, newest first',
+      tag: 'Loop Apps',
+      ok: { 200: 'ExecutionList' },
+      query: limit,
+    },
+  },
+  '/loop-apps/{id}/versions': {
+    get: { summary: 'Program versions', tag: 'Versions', ok: { 200: 'VersionList' } },
+    post: {
+      summary: 'Upload a program version (201), or {"regenerate": true} to make one (202 job)',
+      tag: 'Versions',
+      body: 'ProgramUpload',
+      ok: { 201: 'Version', 202: 'JobAccepted' },
+    },
+  },
+  '/loop-apps/{id}/versions/{version}': {
+    get: { summary: 'One version with its scores', tag: 'Versions', ok: { 200: 'Version' } },
+  },
+  '/loop-apps/{id}/versions/{version}/activate': {
+    post: { summary: 'Check the version, then make it active', tag: 'Versions', ok: { 200: 'Version' } },
+  },
+  '/loop-apps/{id}/rollback': {
+    post: { summary: 'Activate the previously active version', tag: 'Versions', ok: { 200: 'Version' } },
+  },
+  '/loop-apps/{id}/feedback': {
+    post: {
+      summary: 'The right output for an execution (sampled or not)',
+      tag: 'Improvement',
+      body: 'FeedbackRequest',
+      ok: { 201: 'FeedbackResponse' },
+    },
+  },
+  '/loop-apps/{id}/review-queue': {
+    get: {
+      summary: 'Samples waiting for a verdict (with oracle human: for a person)',
+      tag: 'Improvement',
+      ok: { 200: 'ReviewQueue' },
+      query: limit,
+    },
+  },
+  '/loop-apps/{id}/validations': {
+    get: {
+      summary: 'Oracle verdicts, newest first',
+      tag: 'Improvement',
+      ok: { 200: 'ValidationList' },
+      query: { ...limit, correct: { schema: { type: 'boolean' }, description: 'false: only disagreements' } },
+    },
+  },
+  '/loop-apps/{id}/analytics': {
+    get: {
+      summary: 'Per day and version: executions, latency, accuracy, oracle calls, savings',
+      tag: 'Improvement',
+      ok: { 200: 'Analytics' },
+    },
+  },
+  '/loop-apps/{id}/events': {
+    get: {
+      summary: 'Improvement decisions, newest first',
+      tag: 'Improvement',
+      ok: { 200: 'EventList' },
+      query: limit,
+    },
+  },
+  '/loop-apps/{id}/validate': {
+    post: { summary: 'Run a validation pass now', tag: 'Improvement', ok: { 200: 'ValidationReport' } },
+  },
+  '/loop-apps/{id}/improve': {
+    post: {
+      summary: 'Regenerate now (job); the promotion policy decides',
+      tag: 'Improvement',
+      ok: { 202: 'JobAccepted' },
+    },
+  },
+  '/jobs': {
+    get: {
+      summary: 'Jobs (kept in memory)',
+      tag: 'Jobs',
+      ok: { 200: 'JobList' },
+      query: { loop_app_id: { schema: { type: 'string' }, description: 'only this app' } },
+    },
+  },
+  '/jobs/{id}': { get: { summary: 'One job: state, progress, result', tag: 'Jobs', ok: { 200: 'Job' } } },
+};
+
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted' };
+
+function operation(pathName: string, method: string, op: Operation) {
+  const params = [...pathName.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
+  const query = Object.entries(op.query ?? {}).map(([name, q]) => ({
+    name,
+    in: 'query',
+    required: false,
+    ...q,
+  }));
+  const responses: Record<string, unknown> = {};
+  for (const [status, answer] of Object.entries(op.ok)) {
+    responses[status] = {
+      description: STATUS_TEXT[Number(status)] ?? 'OK',
+      content:
+        typeof answer === 'string'
+          ? { 'application/json': { schema: { $ref: `#/components/schemas/${answer}` } } }
+          : { [answer.mediaType]: {} },
+    };
+  }
+  responses.default = {
+    description:
+      'An error: 4xx says what to fix (400 bad input, 401/403 key, 404, 409, 413, 415, 422, 429); 5xx',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  };
+  return {
+    operationId: `${method}${pathName.replace(/[{}]/g, '').replace(/[^a-zA-Z0-9]+(.)?/g, (_, c: string = '') => c.toUpperCase())}`,
+    summary: op.summary,
+    tags: [op.tag],
+    ...(op.open ? { security: [] } : {}),
+    ...(op.execute ? { description: 'Needs a key with role execute (for this app) or admin.' } : {}),
+    parameters: [...params, ...query],
+    ...(op.body
+      ? {
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: `#/components/schemas/${op.body}` } } },
+          },
+        }
+      : {}),
+    responses,
+  };
+}
+
+/** The OpenAPI 3.1 document, built from the operation table and the same JSON Schemas the server validates with. */
+export function openApiDocument(version: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [pathName, methods] of Object.entries(OPERATIONS)) {
+    paths[pathName] = Object.fromEntries(
+      Object.entries(methods).map(([m, op]) => [m, operation(pathName, m, op)]),
+    );
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Loopai',
+      version,
+      description:
+        'Loop Apps: small programs made from a task spec and labelled examples, run in a sandbox in microseconds, kept right by sampling, oracle verdicts and automatic improvement.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ apiKey: [] }],
+    paths,
+    components: {
+      schemas: apiSchemas,
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'An API key (role admin or execute)' },
+      },
+    },
+  };
+}
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Loopai API</title><link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
+</body></html>`;
+
+const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true });`;
+
+/** The version in package.json: two folders up from here in the sources, three in the build. */
+function packageVersion(): string {
+  for (const up of [2, 3]) {
+    const file = path.join(__dirname, ...Array<string>(up).fill('..'), 'package.json');
+    if (fs.existsSync(file))
+      return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
+  }
+  return '0.0.0';
+}
+
+/** `GET /openapi.json`, and `GET /docs`: Swagger UI served from node_modules (no CDN). */
+export function openApiRoutes(): Router {
+  const document = openApiDocument(packageVersion());
+  const router = Router();
+  router.get('/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+  router.get('/docs', (_req, res) => {
+    res.type('html').send(DOCS_PAGE);
+  });
+  router.get('/docs/init.js', (_req, res) => {
+    res.type('js').send(DOCS_INIT);
+  });
+  router.use('/docs', express.static(swaggerUi.getAbsoluteFSPath(), { index: false }));
+  return router;
+}
