@@ -12,6 +12,7 @@ import { AppStore } from './store/app-store';
 import { ExecutionLog } from './telemetry/execution-log';
 import { SampleInputs, Sampler } from './telemetry/sampler';
 import { Metrics } from './telemetry/metrics';
+import { Webhooks } from './telemetry/webhooks';
 import { HttpOracle, LlmOracle } from './improvement/oracles';
 import { Improver } from './improvement/policy';
 import { Scheduler } from './improvement/scheduler';
@@ -80,6 +81,7 @@ export async function startServer(
   const log = logger ?? createLogger(settings.log_level, settings.log_format);
   const store = new AppStore(settings.data_dir);
   const metrics = new Metrics();
+  const webhooks = new Webhooks(settings.webhooks, log);
   const pool = new SandboxPool({
     size: settings.sandbox.children || undefined,
     childHeapMb: settings.sandbox.child_heap_mb,
@@ -93,13 +95,14 @@ export async function startServer(
     retryDelayMs: 1000,
     onReload: (id, error) => {
       metrics.reload(id, error === null);
+      if (error !== null) webhooks.notify('load_error', id, { error });
       metrics.loadErrors.set(registry.failedLoads());
     },
   });
   const executions = new ExecutionLog(store.layout, settings.execution_log.flush_interval_ms, (err) =>
     log.error('execution log write failed', { error: String(err) }),
   );
-  const admin = new Admin(registry);
+  const admin = new Admin(registry, webhooks.notify);
   const sampleInputs = new SampleInputs();
   const executor = new Executor(registry, { log: executions, sampler: new Sampler(), sampleInputs, metrics });
   const llm = createLlmClient(settings.llm);
@@ -116,7 +119,7 @@ export async function startServer(
     flushExecutions: () => executions.flush(),
     logger: log,
   });
-  const improver = new Improver(admin, synthesizer, validator, log);
+  const improver = new Improver(admin, synthesizer, validator, log, webhooks.notify);
   const scheduler = new Scheduler(registry, validator, improver, log);
   const watcher = new AppWatcher(store.layout.appsDir, (id) => registry.reload(id), log);
   let ready = false;

@@ -3,6 +3,8 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import Ajv from 'ajv';
 import { sha256 } from './domain/hash';
+import { WEBHOOK_EVENTS } from './domain/schemas';
+import type { WebhookSetting } from './domain/types';
 
 /** Server settings: `config/loopai.yaml` (or LOOPAI_CONFIG), overridden by environment variables, validated. */
 export interface Settings {
@@ -17,6 +19,7 @@ export interface Settings {
   generator: 'auto' | 'learner' | 'llm';
   llm: { api_key?: string; base_url?: string; model: string; timeout_ms: number; repair_rounds: number };
   auth: AuthSettings;
+  webhooks: WebhookSetting[];
 }
 
 /** One API key: stored as a sha256 (a plain `key` is accepted from the environment, never written). */
@@ -51,6 +54,7 @@ const DEFAULTS: Settings = {
   generator: 'auto',
   llm: { model: 'gpt-4o-mini', timeout_ms: 60000, repair_rounds: 3 },
   auth: { api_keys: [], rate_limit_per_minute: 0, allow_anonymous: false },
+  webhooks: [],
 };
 
 const schema = {
@@ -113,6 +117,19 @@ const schema = {
         allow_anonymous: { type: 'boolean' },
       },
     },
+    webhooks: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['url', 'events', 'secret'],
+        properties: {
+          url: { type: 'string', pattern: '^https?://' },
+          events: { type: 'array', minItems: 1, items: { enum: [...WEBHOOK_EVENTS, '*'] } },
+          secret: { type: 'string', minLength: 8 },
+        },
+      },
+    },
   },
 };
 
@@ -171,7 +188,8 @@ function merge(base: Settings, over: Record<string, unknown>): Settings {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = (base as unknown as Record<string, unknown>)[k];
-    out[k] = b && typeof b === 'object' && v && typeof v === 'object' ? { ...b, ...v } : v;
+    const mergeable = (x: unknown) => !!x && typeof x === 'object' && !Array.isArray(x);
+    out[k] = mergeable(b) && mergeable(v) ? { ...(b as object), ...(v as object) } : v;
   }
   return out as unknown as Settings;
 }

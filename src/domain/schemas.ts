@@ -143,3 +143,15 @@ export function withDefaults(raw: Record<string, unknown>): LoopAppConfig {
   }
   return out as unknown as LoopAppConfig;
 }
+
+/** What webhooks can subscribe to (`*` for all). */
+export const WEBHOOK_EVENTS = [
+  'version_created',
+  'version_promoted',
+  'version_rolled_back',
+  'accuracy_below_threshold',
+  'load_error',
+  'canary_started',
+  'canary_dropped',
+  'candidate_rejected',
+] as const;

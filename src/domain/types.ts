@@ -1,5 +1,7 @@
 /** Shapes of the data Loopai keeps on disk and exchanges over HTTP. Pure types, no I/O. */
 
+import type { WEBHOOK_EVENTS } from './schemas';
+
 export type JsonSchema = Record<string, unknown>;
 
 export type AppStatus = 'active' | 'paused' | 'archived';
@@ -150,4 +152,14 @@ export interface LabelledExample {
   output: unknown;
   source: 'user' | 'oracle' | 'human';
   ts: string;
+}
+
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+/** One webhook in the server settings. */
+export interface WebhookSetting {
+  url: string;
+  events: Array<WebhookEvent | '*'>;
+  /** Key of the HMAC-SHA256 signature in `X-Loopai-Signature: sha256=<hex>`. */
+  secret: string;
 }

@@ -5,7 +5,16 @@ import type { Admin } from '../runtime/admin';
 import type { Job } from '../synthesis/jobs';
 import type { SynthesisResult, Synthesizer } from '../synthesis/synthesizer';
 import { dropZ } from '../telemetry/analytics';
+import type { Notify } from '../telemetry/webhooks';
 import type { ValidationReport, ValidationState, Validator } from './validator';
+
+/** Improvement events webhooks hear about as they are (promotions and rollbacks come from Admin.activate). */
+const FORWARDED = [
+  'accuracy_below_threshold',
+  'canary_started',
+  'canary_dropped',
+  'candidate_rejected',
+] as const;
 
 /** z of a one-sided test at 95 %: how sure a drop must be before a promotion is rolled back. */
 const SIGNIFICANT = 1.645;
@@ -63,6 +72,7 @@ export class Improver {
     private readonly synthesizer: Synthesizer,
     private readonly validator: Validator,
     private readonly logger: Logger,
+    private readonly notify: Notify = () => undefined,
   ) {}
 
   private get store() {
@@ -91,6 +101,8 @@ export class Improver {
     };
     this.logger.info(`improvement: ${message}`, { ...event });
     await this.store.appendEvent(id, event);
+    if ((FORWARDED as readonly string[]).includes(type))
+      this.notify(type as (typeof FORWARDED)[number], id, event);
   }
 
   /** Regenerates now (`POST /improve`, or the policy); 409 while one is already queued or running for the app. */

@@ -8,6 +8,7 @@ import { sha256 } from '../domain/hash';
 import Ajv from 'ajv';
 import { compileSchemas, describeAjvErrors } from './app-loader';
 import type { LiveApp, Registry } from './registry';
+import type { Notify } from '../telemetry/webhooks';
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validateSpec = ajv.compile(specSchema);
@@ -30,7 +31,11 @@ const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
  * client reads its own writes and hand edits on disk take the very same path.
  */
 export class Admin {
-  constructor(readonly registry: Registry) {}
+  constructor(
+    readonly registry: Registry,
+    /** Tells webhooks about new versions, promotions and rollbacks. */
+    private readonly notify: Notify = () => undefined,
+  ) {}
 
   private get store() {
     return this.registry.store;
@@ -222,11 +227,17 @@ export class Admin {
     },
   ): Promise<VersionMetadata> {
     checkUpload(upload);
-    return this.store.writeVersion(
+    const written = await this.store.writeVersion(
       id,
       { 'program.js': upload.code, ...(upload.files ?? {}) },
       { parent: await this.store.activeVersion(id), status: 'testing', ...meta },
     );
+    this.notify('version_created', id, {
+      version: written.version,
+      generator: written.generator,
+      eval: written.eval,
+    });
+    return written;
   }
 
   /** Uploads a hand-written version after checking it in the sandbox. */
@@ -275,8 +286,14 @@ export class Admin {
     const stored = await this.store.readVersion(id, version);
     const { ['program.js']: code, ...files } = stored.files;
     if (app) await this.checkProgram(id, { code: code ?? '', files }, app.config, app.validators);
+    const from = await this.store.activeVersion(id);
     await this.store.activate(id, version, reason);
     await this.registry.reload(id);
+    this.notify(reason === 'rollback' ? 'version_rolled_back' : 'version_promoted', id, {
+      version,
+      from,
+      reason,
+    });
     return this.version(id, version);
   }
 
@@ -284,8 +301,10 @@ export class Admin {
   async rollback(id: string): Promise<VersionView> {
     this.app(id);
     const current = await this.store.activeVersion(id);
-    const stack: string[] = [];
-    for (const record of await this.store.activations(id)) {
+    const records = await this.store.activations(id);
+    // a version made active by hand (a link written before any recorded activation) is the bottom of the stack
+    const stack: string[] = records[0]?.from ? [records[0].from] : [];
+    for (const record of records) {
       if (record.reason === 'rollback') stack.pop();
       else stack.push(record.version);
     }
