@@ -127,6 +127,7 @@ export class Validator {
   private states = new Map<string, Promise<ValidationState>>();
   private chains = new Map<string, Promise<unknown>>();
   private checkedVerdictFiles = new Set<string>();
+  private lastWarning = new Map<string, string>();
 
   constructor(private readonly deps: ValidatorDeps) {}
 
@@ -309,7 +310,10 @@ export class Validator {
       }
     }
     await this.commit(app, state, verdicts, report);
-    if (report.errors.length) {
+    // the same failure pass after pass (an oracle left unconfigured) is logged once, not every few minutes
+    const warning = report.errors.join('\n');
+    if (warning && this.lastWarning.get(app.id) !== warning) {
+      this.lastWarning.set(app.id, warning);
       this.deps.logger.warn('validation could not label every sample', {
         loop_app_id: app.id,
         failed: report.failed,
