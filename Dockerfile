@@ -17,6 +17,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY config ./config
+COPY web ./web
 COPY --chown=node:node loopai-data /loopai-data
 VOLUME /loopai-data
 EXPOSE 8080

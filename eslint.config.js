@@ -28,6 +28,22 @@ module.exports = tseslint.config(
       ],
     },
   },
+  // the dashboard: ES modules that run in the browser
+  {
+    files: ['web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        localStorage: 'readonly',
+        fetch: 'readonly',
+        Node: 'readonly',
+        setTimeout: 'readonly',
+      },
+    },
+  },
   // tests read JSON replies whose shape is what they assert
   { files: ['test/**'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
 );

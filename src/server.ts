@@ -18,6 +18,7 @@ import { Improver } from './improvement/policy';
 import { Scheduler } from './improvement/scheduler';
 import { Validator } from './improvement/validator';
 import { improvementRoutes } from './http/routes/improvement';
+import { dashboardRoutes } from './http/routes/dashboard';
 import { AppWatcher } from './watch/watcher';
 import { jobRoutes } from './http/routes/jobs';
 import { Jobs } from './synthesis/jobs';
@@ -141,7 +142,7 @@ export async function startServer(
     metrics,
     logger: log,
     isReady: () => ready,
-    routers: [jobRoutes(synthesizer.jobs)],
+    routers: [jobRoutes(synthesizer.jobs), dashboardRoutes()],
     loopAppRouters: [
       improvementRoutes({ admin, validator, improver, maxBodyBytes: settings.max_body_bytes }),
     ],

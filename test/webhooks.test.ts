@@ -85,6 +85,10 @@ describe('webhooks', () => {
     expect((await waitFor('version_promoted')).body.data).toMatchObject({ version: 'v2', from: 'v1' });
     await call(server.url, 'POST', '/loop-apps/hooked/rollback');
     expect((await waitFor('version_rolled_back')).body.data).toMatchObject({ version: 'v1', from: 'v2' });
+    // a person's decisions join the event log beside the policy's
+    const events = (await call(server.url, 'GET', '/loop-apps/hooked/events')).body.events;
+    expect(events.map((e: { type: string }) => e.type)).toEqual(['rolled_back', 'activated']);
+    expect(events[0]).toMatchObject({ version: 'v1', from: 'v2' });
   });
 
   test('a receiver that fails is tried again with backoff; a load error is reported', async () => {

@@ -311,7 +311,40 @@ export class Admin {
     while (stack.length && stack[stack.length - 1] === current) stack.pop();
     const target = stack[stack.length - 1];
     if (!target) throw conflict(`Loop App '${id}' has no earlier active version to roll back to`);
-    return this.activate(id, target, 'rollback');
+    const view = await this.activate(id, target, 'rollback');
+    await this.recordByHand(
+      id,
+      'rolled_back',
+      `${current} rolled back to ${target} over the API`,
+      target,
+      current,
+    );
+    return view;
+  }
+
+  /** A person's activation: the same event log as the policy's decisions, so the history is whole. */
+  async activateByHand(id: string, version: string): Promise<VersionView> {
+    const from = await this.store.activeVersion(id);
+    const view = await this.activate(id, version, 'manual');
+    await this.recordByHand(
+      id,
+      'activated',
+      `${version} activated over the API (was ${from ?? 'none'})`,
+      version,
+      from,
+    );
+    return view;
+  }
+
+  private recordByHand(id: string, type: string, message: string, version: string, from: string | null) {
+    return this.store.appendEvent(id, {
+      ts: new Date().toISOString(),
+      type,
+      loop_app_id: id,
+      version,
+      from,
+      message,
+    });
   }
 }
 

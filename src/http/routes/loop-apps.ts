@@ -122,7 +122,7 @@ export function loopAppRoutes({ admin, maxBodyBytes, synthesizer, improver }: Lo
 
   router.post('/:id/versions/:version/activate', async (req, res) => {
     admin.app(req.params.id);
-    res.json(await admin.activate(req.params.id, req.params.version));
+    res.json(await admin.activateByHand(req.params.id, req.params.version));
   });
 
   router.post('/:id/rollback', async (req, res) => {
