@@ -107,7 +107,7 @@ describe('improvement policy', () => {
       activated: true,
       compared_with: { version: 'v1' },
     });
-    expect(job.result.eval.accuracy).toBeGreaterThan(job.result.compared_with.accuracy);
+    expect(job.result.compared_with.candidate_accuracy).toBeGreaterThan(job.result.compared_with.accuracy);
     expect((await call(server.url, 'GET', '/loop-apps/auto-app')).body.current_version).toBe('v3');
     const [below, promoted] = (await events(server.url, 'auto-app')) as Array<Record<string, any>>;
     expect(below).toMatchObject({

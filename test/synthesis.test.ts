@@ -174,6 +174,22 @@ describe('program synthesis offline (no key, no network)', () => {
     expect(res.body).toMatchObject({ version: 'v2', output: 'spam' });
   });
 
+  test('a version made from scarce data is compared only on rows it never saw', async () => {
+    const rows = labelled();
+    const created = await call(server.url, 'POST', '/loop-apps', {
+      ...spamConfig('scarce-app'),
+      examples: rows.slice(0, 10),
+    });
+    expect((await finished(server, created.body.job_id)).result.eval.method).toMatch(/fold/);
+    const v1 = (await call(server.url, 'GET', '/loop-apps/scarce-app/versions/v1')).body;
+    expect(v1.seen).toEqual({ examples: 10, held_out: false });
+    await call(server.url, 'POST', '/loop-apps/scarce-app/examples', rows.slice(10, 30));
+    const regen = await call(server.url, 'POST', '/loop-apps/scarce-app/versions', { regenerate: true });
+    const job = await finished(server, regen.body.job_id);
+    // 30 rows are too few to hold a fifth out: every row is scored by cross-validation, and v1 trained on 10 of them
+    expect(job.result.compared_with).toMatchObject({ version: 'v1', n: 20 });
+  });
+
   test('few examples: scored by k-fold cross-validation', async () => {
     const few = labelled().filter((_, i) => i % 6 === 0);
     const created = await call(server.url, 'POST', '/loop-apps', {

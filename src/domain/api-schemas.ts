@@ -76,7 +76,16 @@ export const versionSchema = {
     notes: { type: 'string' },
     compared_with: {
       type: 'object',
-      properties: { version: { type: 'string' }, accuracy: { type: 'number' }, n: integer },
+      properties: {
+        version: { type: 'string' },
+        accuracy: { type: 'number' },
+        candidate_accuracy: { type: 'number' },
+        n: integer,
+      },
+    },
+    seen: {
+      type: 'object',
+      properties: { examples: integer, held_out: { type: 'boolean' } },
     },
     candidates: { type: 'array', items: { type: 'object' } },
   },

@@ -78,8 +78,13 @@ export interface VersionMetadata {
   sha256: string;
   files: Record<string, string>;
   notes?: string;
-  /** On regeneration: the active version's score on the same held-out rows. */
-  compared_with?: { version: string; accuracy: number; n: number };
+  /**
+   * On regeneration: the active version's and this candidate's accuracy on the same rows, rows neither of them
+   * trained on (n = 0 when there are none).
+   */
+  compared_with?: { version: string; accuracy: number; candidate_accuracy: number; n: number };
+  /** Which labelled rows it learned from: the first `examples` lines of examples.jsonl, minus the held-out fifth when `held_out`. */
+  seen?: { examples: number; held_out: boolean };
   /** Every candidate the generators made, with its score. */
   candidates?: Array<{ generator: string; accuracy: number | null; error?: string }>;
 }

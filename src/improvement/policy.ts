@@ -130,23 +130,23 @@ export class Improver {
       await this.event(id, 'created', `${version} made and activated (no version was active)`, { version });
       return { ...result, decision: 'created' };
     }
+    const compared = result.compared_with;
     const figures = {
       version,
-      candidate_accuracy: result.eval.accuracy,
-      active_version: result.compared_with.version,
-      active_accuracy: result.compared_with.accuracy,
-      n: result.eval.n,
+      candidate_accuracy: compared.candidate_accuracy,
+      active_version: compared.version,
+      active_accuracy: compared.accuracy,
+      n: compared.n,
+      candidate_eval: result.eval.accuracy,
       method: result.eval.method,
     };
-    const versus = `${version} ${pct(result.eval.accuracy)} vs ${result.compared_with.version} ${pct(result.compared_with.accuracy)} on the same ${result.eval.n} held-out rows`;
-    if (!(result.eval.accuracy > result.compared_with.accuracy)) {
+    const versus = `${version} ${pct(compared.candidate_accuracy)} vs ${compared.version} ${pct(compared.accuracy)} on the same ${compared.n} rows neither trained on`;
+    if (!(compared.n > 0 && compared.candidate_accuracy > compared.accuracy)) {
       await this.store.updateMetadata(id, version, { status: 'rejected' });
-      await this.event(
-        id,
-        'candidate_rejected',
-        `${version} rejected: it does not beat the active version (${versus})`,
-        figures,
-      );
+      const why = compared.n
+        ? `it does not beat the active version (${versus})`
+        : `no labelled row is new to both it and ${compared.version}, so it cannot be shown to be better`;
+      await this.event(id, 'candidate_rejected', `${version} rejected: ${why}`, figures);
       return { ...result, decision: 'rejected' };
     }
     const { promotion, canary_percent } = this.admin.app(id).config.improvement;

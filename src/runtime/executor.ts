@@ -180,7 +180,12 @@ export class Executor {
     } else {
       record.output = outcome.answer.result;
       record.confidence = outcome.answer.confidence ?? null;
-      const rule = this.telemetry.sampler.decide(app.id, app.config.sampling, record.confidence);
+      const rule = this.telemetry.sampler.decide(
+        // confidences are judged against the same version's: a new version has its own spread
+        `${app.id}@${program.version}`,
+        app.config.sampling,
+        record.confidence,
+      );
       if (rule) {
         Object.assign(record, { sampled: true, sample_rule: rule });
         this.telemetry.sampleInputs.keep(app.id, id, input);

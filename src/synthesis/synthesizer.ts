@@ -31,6 +31,27 @@ export interface SynthesisResult {
 type Progress = (message: string) => void;
 
 /**
+ * What a version without a `seen` record learned from: a program written by hand learned from no row here; one a
+ * generator made before `seen` was recorded is trusted only on its held-out fifth.
+ */
+function seenBy(meta: VersionMetadata | null): NonNullable<VersionMetadata['seen']> {
+  const generated = meta?.generator === 'learner' || meta?.generator === 'llm';
+  return generated
+    ? { examples: Infinity, held_out: meta?.eval?.method === 'held-out' }
+    : { examples: 0, held_out: false };
+}
+
+/** A labelled row and the line of examples.jsonl it comes from. */
+type Row = Labelled & { line: number };
+
+/** A candidate, its score, and what it predicted for rows it did not train on. */
+interface ScoredCandidate {
+  candidate: Candidate;
+  report: EvalReport;
+  predicted: Map<Labelled, unknown>;
+}
+
+/**
  * Makes a new version from the spec and all labelled data: every chosen generator makes a candidate, each is
  * scored on rows it never saw, and the best is written as `vN+1`, with the active version's score on the same
  * held-out rows beside it. The first version becomes active; later ones are left for the improvement policy.
@@ -67,7 +88,7 @@ export class Synthesizer {
   async run(appId: string, progress: Progress): Promise<SynthesisResult> {
     const app = this.admin.app(appId);
     const generators = this.choose(app.config);
-    const rows = await this.labelledRows(appId);
+    const { rows, lines } = await this.labelledRows(appId);
     if (!rows.length) {
       throw new Error(`'${appId}' has no labelled examples; POST /loop-apps/${appId}/examples first`);
     }
@@ -79,7 +100,7 @@ export class Synthesizer {
         : `${rows.length} labelled rows: ${split.train.length} to train on, ${split.test.length} held out`,
     );
 
-    const scored: Array<{ candidate: Candidate; report: EvalReport }> = [];
+    const scored: Array<ScoredCandidate> = [];
     const candidates: SynthesisResult['candidates'] = [];
     for (const generator of generators) {
       try {
@@ -106,25 +127,13 @@ export class Synthesizer {
     const best = scored.reduce((a, b) => (b.report.accuracy > a.report.accuracy ? b : a));
 
     const active = await this.admin.registry.store.activeVersion(appId);
-    let compared_with: SynthesisResult['compared_with'];
-    if (active) {
-      const current = await this.admin.registry.store.readVersion(appId, active);
-      const { ['program.js']: code, ...files } = current.files;
-      const testRows = scarce ? rows : split.test;
-      const report = await this.evaluate(
-        app,
-        { code: code ?? '', files },
-        testRows,
-        scarce ? 'all labelled rows' : 'held-out',
-      );
-      compared_with = { version: active, accuracy: report.accuracy, n: report.n };
-      progress(`active ${active}: accuracy ${(report.accuracy * 100).toFixed(1)} % on the same rows`);
-    }
+    const compared_with = active ? await this.compare(app, active, best, rows, progress) : undefined;
 
     const meta = await this.admin.addVersion(appId, best.candidate, {
       generator: best.candidate.generator,
       eval: best.report,
       trained_on: scarce ? rows.length : split.train.length,
+      seen: { examples: lines, held_out: !scarce },
       notes: best.candidate.notes,
       compared_with,
       candidates,
@@ -143,13 +152,54 @@ export class Synthesizer {
     };
   }
 
-  /** All labelled rows, one per distinct input (the latest label wins: a correction replaces the old one). */
-  private async labelledRows(appId: string): Promise<Labelled[]> {
-    const byInput = new Map<string, Labelled>();
-    for (const row of await this.admin.registry.store.readExamples(appId)) {
-      byInput.set(canonical(row.input), { input: row.input, output: row.output });
+  /**
+   * All labelled rows, one per distinct input (the latest label wins: a correction replaces the old one), each
+   * with the line of examples.jsonl it comes from; and how many lines there are.
+   */
+  private async labelledRows(appId: string): Promise<{ rows: Row[]; lines: number }> {
+    const byInput = new Map<string, Row>();
+    const examples = await this.admin.registry.store.readExamples(appId);
+    examples.forEach((row, line) => {
+      const key = canonical(row.input);
+      byInput.delete(key); // keep the map in line order
+      byInput.set(key, { input: row.input, output: row.output, line });
+    });
+    return { rows: [...byInput.values()], lines: examples.length };
+  }
+
+  /**
+   * The active version against the candidate on rows neither trained on: rows the active version never saw (added
+   * after it was made, or in its held-out fifth) on which the candidate's score is honest too (its held-out rows, or
+   * every row under cross-validation).
+   */
+  private async compare(
+    app: LiveApp,
+    active: string,
+    best: ScoredCandidate,
+    rows: Row[],
+    progress: Progress,
+  ): Promise<NonNullable<SynthesisResult['compared_with']>> {
+    const current = await this.admin.registry.store.readVersion(app.id, active);
+    const seen = current.metadata?.seen ?? seenBy(current.metadata);
+    const heldOut = new Set(holdout(rows).test);
+    const same = rows.filter(
+      (r) => best.predicted.has(r) && (r.line >= seen.examples || (seen.held_out && heldOut.has(r))),
+    );
+    if (!same.length) {
+      progress(`no labelled rows that neither ${active} nor the candidate trained on: nothing to compare`);
+      return { version: active, accuracy: 0, candidate_accuracy: 0, n: 0 };
     }
-    return [...byInput.values()];
+    const { ['program.js']: code, ...files } = current.files;
+    const theirs = await this.evaluate(app, { code: code ?? '', files }, same, 'rows neither trained on');
+    const ours = score(
+      same.map((r) => r.output),
+      same.map((r) => best.predicted.get(r)),
+      'rows neither trained on',
+    );
+    progress(
+      `on ${same.length} rows neither trained on: candidate ${(ours.accuracy * 100).toFixed(1)} %, ${active} ${(theirs.accuracy * 100).toFixed(1)} %`,
+    );
+    return { version: active, accuracy: theirs.accuracy, candidate_accuracy: ours.accuracy, n: same.length };
   }
 
   private async heldOut(
@@ -157,33 +207,45 @@ export class Synthesizer {
     generator: Generator,
     split: { train: Labelled[]; test: Labelled[] },
     progress: Progress,
-  ) {
+  ): Promise<ScoredCandidate> {
     const candidate = await generator.generate(this.context(app, split.train, progress));
-    const report = toReport(await this.evaluate(app, candidate, split.test, 'held-out'));
-    return { candidate, report };
+    const run = await this.evaluate(app, candidate, split.test, 'held-out');
+    return {
+      candidate,
+      report: toReport(run),
+      predicted: new Map(split.test.map((r, i) => [r, run.predicted[i]])),
+    };
   }
 
   /** k-fold score of the generator, then the program it makes from all rows. */
-  private async crossValidated(app: LiveApp, generator: Generator, rows: Labelled[], progress: Progress) {
+  private async crossValidated(
+    app: LiveApp,
+    generator: Generator,
+    rows: Labelled[],
+    progress: Progress,
+  ): Promise<ScoredCandidate> {
     if (generator.name === 'llm') {
-      // an LLM run per fold would cost k times as much: score its program on the rows it was shown
+      // an LLM run per fold would cost k times as much: score its program on the rows it was shown (and claim
+      // no row as unseen, so it is compared with an active version on nothing it trained on)
       const candidate = await generator.generate(this.context(app, rows, progress));
-      return {
-        candidate,
-        report: toReport(await this.evaluate(app, candidate, rows, 'training rows (too few to hold out)')),
-      };
+      const run = await this.evaluate(app, candidate, rows, 'training rows (too few to hold out)');
+      return { candidate, report: toReport(run), predicted: new Map() };
     }
-    const expected: unknown[] = [];
-    const predicted: unknown[] = [];
+    const predicted = new Map<Labelled, unknown>();
     for (const fold of folds(rows, Math.min(K_FOLDS, rows.length))) {
       if (!fold.test.length || !fold.train.length) continue;
       const candidate = await generator.generate(this.context(app, fold.train, () => undefined));
-      const report = await this.evaluate(app, candidate, fold.test, 'fold');
-      expected.push(...fold.test.map((r) => r.output));
-      predicted.push(...report.predicted);
+      const run = await this.evaluate(app, candidate, fold.test, 'fold');
+      fold.test.forEach((r, i) => predicted.set(r, run.predicted[i]));
     }
     const candidate = await generator.generate(this.context(app, rows, progress));
-    return { candidate, report: score(expected, predicted, `${K_FOLDS}-fold cross-validation`) };
+    const scoredRows = [...predicted.keys()];
+    const report = score(
+      scoredRows.map((r) => r.output),
+      scoredRows.map((r) => predicted.get(r)),
+      `${K_FOLDS}-fold cross-validation`,
+    );
+    return { candidate, report, predicted };
   }
 
   private context(app: LiveApp, train: Labelled[], progress: Progress) {

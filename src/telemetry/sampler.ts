@@ -48,12 +48,13 @@ export class Sampler {
 
   constructor(private readonly random: () => number = Math.random) {}
 
-  decide(appId: string, sampling: LoopAppConfig['sampling'], confidence: number | null): SampleRule | null {
+  /** `key` names whose recent confidences an answer is judged against (an app's version). */
+  decide(key: string, sampling: LoopAppConfig['sampling'], confidence: number | null): SampleRule | null {
     const { rate, strategy } = sampling;
     if (rate <= 0) return null;
     if (strategy === 'random' || confidence === null) return this.random() < rate ? 'random' : null;
-    let histogram = this.histograms.get(appId);
-    if (!histogram) this.histograms.set(appId, (histogram = new ConfidenceHistogram()));
+    let histogram = this.histograms.get(key);
+    if (!histogram) this.histograms.set(key, (histogram = new ConfidenceHistogram()));
     const pick = this.random() < rate * RANDOM_SHARE ? 'random' : null;
     const uncertain = this.random() < histogram.probability(confidence, rate * (1 - RANDOM_SHARE));
     histogram.add(confidence);
