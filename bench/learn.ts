@@ -10,29 +10,13 @@ import { SandboxPool } from '../src/runtime/sandbox/pool';
 import { evaluateInSandbox } from '../src/synthesis/evaluate';
 import type { Labelled } from '../src/synthesis/generator';
 import { learn } from '../src/synthesis/learner';
+import { DATASETS_DIR, load, perClass } from './datasets';
 
-const DIR = path.resolve(process.env.LOOPAI_DATASETS ?? path.join(process.cwd(), '..', 'shared', 'datasets'));
+const DIR = DATASETS_DIR;
 const BASELINE = path.resolve(
   process.env.LOOPAI_SKLEARN_BASELINE ?? path.join(DIR, '..', 'baselines', 'sklearn_baseline.py'),
 );
 const INPUT_SCHEMA = { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] };
-
-const load = (file: string): Labelled[] =>
-  fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Labelled);
-
-/** The first `k` rows of each class, in file order (the files are shuffled once, with a fixed seed). */
-const perClass = (rows: Labelled[], k: number): Labelled[] => {
-  const taken = new Map<unknown, number>();
-  return rows.filter((r) => {
-    const n = taken.get(r.output) ?? 0;
-    taken.set(r.output, n + 1);
-    return n < k;
-  });
-};
 
 interface SklearnRow {
   dataset: string;

@@ -33,7 +33,7 @@ class ConfidenceHistogram {
     for (let b = 0; b < bin; b++) below += this.counts[b];
     if (below >= want) return 0;
     const here = this.counts[bin];
-    return here <= 0 ? 1 : Math.min(1, (want - below) / here);
+    return Math.min(1, (want - below) / here);
   }
 }
 
@@ -55,9 +55,10 @@ export class Sampler {
     if (strategy === 'random' || confidence === null) return this.random() < rate ? 'random' : null;
     let histogram = this.histograms.get(key);
     if (!histogram) this.histograms.set(key, (histogram = new ConfidenceHistogram()));
+    // counted first, so a confidence lower than all seen so far (a fresh version's) is judged against itself too
+    histogram.add(confidence);
     const pick = this.random() < rate * RANDOM_SHARE ? 'random' : null;
     const uncertain = this.random() < histogram.probability(confidence, rate * (1 - RANDOM_SHARE));
-    histogram.add(confidence);
     return pick ?? (uncertain ? 'uncertainty' : null);
   }
 }
