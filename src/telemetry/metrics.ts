@@ -68,9 +68,24 @@ export class Metrics {
     client.collectDefaultMetrics({ register: this.registry });
   }
 
+  /** Label children kept per app/version/outcome: the execute path then pays no label hashing per call. */
+  private readonly perExecution = new Map<
+    string,
+    { count: client.Counter.Internal; latency: client.Histogram.Internal<string> }
+  >();
+
   execution(appId: string, version: string, outcome: string, latencyMs: number, sampleRule?: string): void {
-    this.executions.inc({ loop_app_id: appId, version, outcome });
-    this.latency.observe({ loop_app_id: appId }, latencyMs / 1000);
+    const key = `${appId}\u0000${version}\u0000${outcome}`;
+    let children = this.perExecution.get(key);
+    if (!children) {
+      children = {
+        count: this.executions.labels(appId, version, outcome),
+        latency: this.latency.labels(appId),
+      };
+      this.perExecution.set(key, children);
+    }
+    children.count.inc();
+    children.latency.observe(latencyMs / 1000);
     if (sampleRule) this.samples.inc({ loop_app_id: appId, rule: sampleRule });
   }
 
