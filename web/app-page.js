@@ -30,6 +30,17 @@ const joinParts = (...parts) => parts.filter((p) => p !== null && p !== undefine
 const when = (value, text) => (value === undefined || value === null ? null : text);
 const backLink = () => h('a', { href: '#/', class: 'back' }, '← All Loop Apps');
 
+/**
+ * Fills a panel with a list from the API: the API's error, an empty state that says what to do, or the rows as
+ * `render` draws them.
+ */
+async function loadList(body, request, what, pick, emptyState, render) {
+  const result = await settle(request());
+  if (result.error) return fill(body, errorBox(result.error, what));
+  const rows = pick(result.data) ?? [];
+  fill(body, rows.length ? render(rows) : emptyState());
+}
+
 export async function renderAppPage(root, id) {
   fill(root, backLink(), loading(`Loading ${id}`));
   const first = await settle(api.app(id));
@@ -521,134 +532,125 @@ export async function renderAppPage(root, id) {
     });
 
   // ---- recent executions
-  const loadExecutions = async () => {
-    const result = await settle(api.executions(id, 25));
-    if (result.error) return fill(executionsBody, errorBox(result.error, 'the recent executions'));
-    const rows = result.data.executions ?? [];
-    if (!rows.length)
-      return fill(
-        executionsBody,
-        empty('No executions yet. Try the app above, or call ', h('code', {}, `POST ${app.endpoint}`), '.'),
-      );
-    fill(
+  const loadExecutions = () =>
+    loadList(
       executionsBody,
-      table(
-        [
-          { label: 'Time', cell: (x) => time(x.ts) },
-          { label: 'Version', cell: (x) => x.version },
-          {
-            label: 'Input',
-            cell: (x) => h('code', { class: 'cell-json', title: brief(x.input, 2000) }, brief(x.input, 80)),
-          },
-          { label: 'Output', cell: (x) => h('code', { class: 'cell-json' }, brief(x.output, 60)) },
-          {
-            label: 'Confidence',
-            class: 'num',
-            cell: (x) => (isNum(x.confidence) ? x.confidence.toFixed(3) : '—'),
-          },
-          { label: 'Latency', class: 'num', cell: (x) => ms(x.latency_ms) },
-          {
-            label: 'Status',
-            cell: (x) =>
-              h(
-                'span',
-                {},
-                badge(x.status ?? 'ok', x.status === 'error' ? 'bad' : 'good'),
-                x.error ? h('div', { class: 'cell-error small' }, brief(x.error, 160)) : null,
-              ),
-          },
-          { label: 'Sampled', cell: (x) => (x.sampled ? (x.sample_rule ?? 'yes') : '—') },
-        ],
-        rows,
-        { caption: 'Recent executions, newest first' },
-      ),
+      () => api.executions(id, 25),
+      'the recent executions',
+      (data) => data.executions,
+      () =>
+        empty('No executions yet. Try the app above, or call ', h('code', {}, `POST ${app.endpoint}`), '.'),
+      (rows) =>
+        table(
+          [
+            { label: 'Time', cell: (x) => time(x.ts) },
+            { label: 'Version', cell: (x) => x.version },
+            {
+              label: 'Input',
+              cell: (x) => h('code', { class: 'cell-json', title: brief(x.input, 2000) }, brief(x.input, 80)),
+            },
+            { label: 'Output', cell: (x) => h('code', { class: 'cell-json' }, brief(x.output, 60)) },
+            {
+              label: 'Confidence',
+              class: 'num',
+              cell: (x) => (isNum(x.confidence) ? x.confidence.toFixed(3) : '—'),
+            },
+            { label: 'Latency', class: 'num', cell: (x) => ms(x.latency_ms) },
+            {
+              label: 'Status',
+              cell: (x) =>
+                h(
+                  'span',
+                  {},
+                  badge(x.status ?? 'ok', x.status === 'error' ? 'bad' : 'good'),
+                  x.error ? h('div', { class: 'cell-error small' }, brief(x.error, 160)) : null,
+                ),
+            },
+            { label: 'Sampled', cell: (x) => (x.sampled ? (x.sample_rule ?? 'yes') : '—') },
+          ],
+          rows,
+          { caption: 'Recent executions, newest first' },
+        ),
     );
-  };
 
   // ---- disagreements with the oracle
-  const loadDisagreements = async () => {
-    const result = await settle(api.disagreements(id, 25));
-    if (result.error) return fill(disagreementsBody, errorBox(result.error, 'the validations'));
-    const rows = result.data.validations ?? [];
-    if (!rows.length)
-      return fill(
-        disagreementsBody,
+  const loadDisagreements = () =>
+    loadList(
+      disagreementsBody,
+      () => api.disagreements(id, 25),
+      'the validations',
+      (data) => data.validations,
+      () =>
         empty(
           'No disagreements recorded. Checked samples where the program and the oracle (or a reviewer) differ appear here.',
         ),
-      );
-    fill(
-      disagreementsBody,
-      table(
-        [
-          { label: 'Time', cell: (v) => time(v.ts) },
-          { label: 'Version', cell: (v) => v.version },
-          {
-            label: 'Input',
-            cell: (v) => h('code', { class: 'cell-json', title: brief(v.input, 2000) }, brief(v.input, 80)),
-          },
-          {
-            label: 'Program said',
-            cell: (v) => h('code', { class: 'cell-json' }, brief(v.program_output, 60)),
-          },
-          {
-            label: 'Oracle said',
-            cell: (v) => h('code', { class: 'cell-json' }, brief(v.oracle_output, 60)),
-          },
-          { label: 'Oracle', cell: (v) => v.oracle ?? '—' },
-        ],
-        rows,
-        { caption: 'Disagreements with the oracle, newest first' },
-      ),
+      (rows) =>
+        table(
+          [
+            { label: 'Time', cell: (v) => time(v.ts) },
+            { label: 'Version', cell: (v) => v.version },
+            {
+              label: 'Input',
+              cell: (v) => h('code', { class: 'cell-json', title: brief(v.input, 2000) }, brief(v.input, 80)),
+            },
+            {
+              label: 'Program said',
+              cell: (v) => h('code', { class: 'cell-json' }, brief(v.program_output, 60)),
+            },
+            {
+              label: 'Oracle said',
+              cell: (v) => h('code', { class: 'cell-json' }, brief(v.oracle_output, 60)),
+            },
+            { label: 'Oracle', cell: (v) => v.oracle ?? '—' },
+          ],
+          rows,
+          { caption: 'Disagreements with the oracle, newest first' },
+        ),
     );
-  };
 
   // ---- events
-  const loadEvents = async () => {
-    const result = await settle(api.events(id, 25));
-    if (result.error) return fill(eventsBody, errorBox(result.error, 'the events'));
-    const events = result.data.events ?? [];
-    if (!events.length)
-      return fill(
-        eventsBody,
+  const loadEvents = () =>
+    loadList(
+      eventsBody,
+      () => api.events(id, 25),
+      'the events',
+      (data) => data.events,
+      () =>
         empty(
           'No events yet. Activations, rollbacks, validation runs, regenerations and promotions appear here.',
         ),
-      );
-    fill(
-      eventsBody,
-      h(
-        'ol',
-        { class: 'events' },
-        events.map((ev) => {
-          const figures = Object.entries(ev).filter(
-            ([k, v]) =>
-              !['ts', 'type', 'loop_app_id', 'version', 'message'].includes(k) &&
-              (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean'),
-          );
-          return h(
-            'li',
-            {},
-            h(
-              'div',
-              { class: 'event-head' },
-              badge(ev.type, 'info'),
-              ev.version ? h('span', { class: 'small' }, ev.version) : null,
-              h('time', { class: 'muted small', datetime: ev.ts }, time(ev.ts)),
-            ),
-            h('div', {}, ev.message),
-            figures.length
-              ? h(
-                  'div',
-                  { class: 'muted small' },
-                  figures.map(([k, v]) => `${k}: ${typeof v === 'number' ? num(v) : v}`).join(' · '),
-                )
-              : null,
-          );
-        }),
-      ),
+      (events) =>
+        h(
+          'ol',
+          { class: 'events' },
+          events.map((ev) => {
+            const figures = Object.entries(ev).filter(
+              ([k, v]) =>
+                !['ts', 'type', 'loop_app_id', 'version', 'message'].includes(k) &&
+                (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean'),
+            );
+            return h(
+              'li',
+              {},
+              h(
+                'div',
+                { class: 'event-head' },
+                badge(ev.type, 'info'),
+                ev.version ? h('span', { class: 'small' }, ev.version) : null,
+                h('time', { class: 'muted small', datetime: ev.ts }, time(ev.ts)),
+              ),
+              h('div', {}, ev.message),
+              figures.length
+                ? h(
+                    'div',
+                    { class: 'muted small' },
+                    figures.map(([k, v]) => `${k}: ${typeof v === 'number' ? num(v) : v}`).join(' · '),
+                  )
+                : null,
+            );
+          }),
+        ),
     );
-  };
 
   // ---- settings (config.yaml), readable, and editable as JSON
   const renderSettings = (editing = false) => {
