@@ -36,6 +36,7 @@ export class Scheduler {
 
   private sync(id: string): void {
     const app = this.registry.get(id);
+    if (!app) this.validator.forget(id); // its folder is gone: so is what validation kept of it
     const current = this.tasks.get(id);
     const schedule = app && app.config.status !== 'archived' ? app.config.validation.schedule : null;
     if (current?.schedule === schedule) return;
