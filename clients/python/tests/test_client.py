@@ -188,7 +188,7 @@ class ExecuteTest(ServerTestCase):
         self.assertEqual(result["confidence"], 0.6)
         self.assertEqual((result["loop_app_id"], result["version"]), ("spam-test", "v1"))
         self.assertIsInstance(result["execution_id"], str)
-        self.assertIs(result["sampled"], False)
+        self.assertIsInstance(result["sampled"], bool)  # sampling is random (5 % by default)
 
     def test_batch_answers_in_order_with_per_item_errors(self) -> None:
         results = self.client().execute_batch([{"text": "free prize"}, {"nope": 1}, {"text": "lunch?"}])["results"]
