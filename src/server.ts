@@ -166,6 +166,7 @@ export async function startServer(
       await stopped;
       await watcher.close();
       await scheduler.close();
+      webhooks.close();
       await synthesizer.jobs.idle();
       await registry.close();
       await executions.flush();

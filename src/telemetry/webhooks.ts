@@ -8,8 +8,6 @@ export type Notify = (type: WebhookEvent, loopAppId: string, data: Record<string
 const ATTEMPTS = 6;
 const TIMEOUT_MS = 5000;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Webhook deliveries: a JSON POST per subscribed hook, signed with HMAC-SHA256 of the body, tried again with
  * exponential backoff (0.5 s, 1 s, 2 s … ) on errors, 429 and 5xx. Deliveries run in the background, off every
@@ -22,7 +20,11 @@ export class Webhooks {
     private readonly backoffMs = 500,
   ) {}
 
+  /** Aborted when the server stops: deliveries still being tried are dropped (they live in memory only). */
+  private readonly stopped = new AbortController();
+
   readonly notify: Notify = (type, loopAppId, data) => {
+    if (this.stopped.signal.aborted) return;
     const body = JSON.stringify({
       id: crypto.randomUUID(),
       type,
@@ -49,7 +51,7 @@ export class Webhooks {
             'x-loopai-signature': `sha256=${signature}`,
           },
           body,
-          signal: AbortSignal.timeout(TIMEOUT_MS),
+          signal: AbortSignal.any([AbortSignal.timeout(TIMEOUT_MS), this.stopped.signal]),
         });
         await res.body?.cancel();
         if (res.ok) return;
@@ -58,8 +60,29 @@ export class Webhooks {
       } catch (err) {
         why = (err as Error).message;
       }
-      if (attempt < ATTEMPTS) await sleep(this.backoffMs * 2 ** (attempt - 1));
+      if (this.stopped.signal.aborted) return;
+      if (attempt < ATTEMPTS) await this.pause(this.backoffMs * 2 ** (attempt - 1));
     }
     this.logger.warn('webhook delivery failed', { url: hook.url, type, error: why });
+  }
+
+  /** Waits, or ends early when the server stops. */
+  private pause(ms: number): Promise<void> {
+    const signal = this.stopped.signal;
+    return new Promise((resolve) => {
+      const onStop = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onStop);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onStop, { once: true });
+    });
+  }
+
+  close(): void {
+    this.stopped.abort();
   }
 }
