@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHttpHandler, type RouteInfo } from './http/app';
 import { Auth } from './http/auth';
+import { answerClientErrors } from './http/client-errors';
 import { createLogger, type Logger } from './logger';
 import { Admin } from './runtime/admin';
 import { Executor } from './runtime/executor';
@@ -86,6 +87,7 @@ export async function startServer(
   const pool = new SandboxPool({
     size: settings.sandbox.children || undefined,
     childHeapMb: settings.sandbox.child_heap_mb,
+    childRssMb: settings.sandbox.child_rss_mb,
     onRestart: (child, reason) => {
       metrics.sandboxRestart();
       log.warn('sandbox child restarted', { child, reason });
@@ -100,12 +102,27 @@ export async function startServer(
       metrics.loadErrors.set(registry.failedLoads());
     },
   });
-  const executions = new ExecutionLog(store.layout, settings.execution_log.flush_interval_ms, (err) =>
-    log.error('execution log write failed', { error: String(err) }),
+  const executions = new ExecutionLog(
+    store.layout,
+    settings.execution_log.flush_interval_ms,
+    (err) =>
+      log.error('execution log write failed; its lines are kept for the next flush', { error: String(err) }),
+    {
+      onDrop: (file, lines, why) => {
+        metrics.executionLinesDropped(lines);
+        log.error('execution log lines dropped', { file, lines, why });
+      },
+    },
   );
   const admin = new Admin(registry, webhooks.notify);
   const sampleInputs = new SampleInputs();
-  const executor = new Executor(registry, { log: executions, sampler: new Sampler(), sampleInputs, metrics });
+  const executor = new Executor(registry, {
+    log: executions,
+    sampler: new Sampler(),
+    sampleInputs,
+    metrics,
+    logger: log,
+  });
   const llm = createLlmClient(settings.llm);
   const generators = [
     new LearnerGenerator(),
@@ -131,6 +148,7 @@ export async function startServer(
   ready = true;
 
   const auth = new Auth(settings.auth);
+  const bodyLimits = { maxBytes: settings.max_body_bytes, maxDepth: settings.max_json_depth };
   const host = listenHost(settings, log);
   const handler = createHttpHandler({
     admin,
@@ -138,16 +156,16 @@ export async function startServer(
     executor,
     synthesizer,
     improver,
-    maxBodyBytes: settings.max_body_bytes,
+    bodyLimits,
     metrics,
     logger: log,
     isReady: () => ready,
-    routers: [jobRoutes(synthesizer.jobs), dashboardRoutes()],
-    loopAppRouters: [
-      improvementRoutes({ admin, validator, improver, maxBodyBytes: settings.max_body_bytes }),
-    ],
+    routers: [jobRoutes(synthesizer.jobs)],
+    openRouters: [dashboardRoutes()],
+    loopAppRouters: [improvementRoutes({ admin, validator, improver, bodyLimits })],
   });
   const server = http.createServer(handler);
+  answerClientErrors(server);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -12,10 +12,13 @@ export interface Settings {
   host: string;
   port: number;
   max_body_bytes: number;
+  /** How deep objects and arrays may nest in a request body (checked before it is parsed). */
+  max_json_depth: number;
   log_level: 'error' | 'warn' | 'info' | 'debug';
   log_format: 'json' | 'pretty' | 'auto';
   execution_log: { flush_interval_ms: number };
-  sandbox: { children: number; child_heap_mb: number };
+  /** `child_rss_mb` always has a value once loaded (default 1024); optional so that overrides may leave it out. */
+  sandbox: { children: number; child_heap_mb: number; child_rss_mb?: number };
   generator: 'auto' | 'learner' | 'llm';
   llm: { api_key?: string; base_url?: string; model: string; timeout_ms: number; repair_rounds: number };
   auth: AuthSettings;
@@ -47,10 +50,11 @@ const DEFAULTS: Settings = {
   host: '127.0.0.1',
   port: 8080,
   max_body_bytes: 1024 * 1024,
+  max_json_depth: 64,
   log_level: 'info',
   log_format: 'auto',
   execution_log: { flush_interval_ms: 200 },
-  sandbox: { children: 0, child_heap_mb: 512 },
+  sandbox: { children: 0, child_heap_mb: 512, child_rss_mb: 1024 },
   generator: 'auto',
   llm: { model: 'gpt-4o-mini', timeout_ms: 60000, repair_rounds: 3 },
   auth: { api_keys: [], rate_limit_per_minute: 0, allow_anonymous: false },
@@ -65,6 +69,7 @@ const schema = {
     host: { type: 'string', minLength: 1 },
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     max_body_bytes: { type: 'integer', minimum: 1024 },
+    max_json_depth: { type: 'integer', minimum: 2, maximum: 1000 },
     log_level: { enum: ['error', 'warn', 'info', 'debug'] },
     log_format: { enum: ['json', 'pretty', 'auto'] },
     execution_log: {
@@ -78,6 +83,7 @@ const schema = {
       properties: {
         children: { type: 'integer', minimum: 0, maximum: 64 },
         child_heap_mb: { type: 'integer', minimum: 64 },
+        child_rss_mb: { type: 'integer', minimum: 128 },
       },
     },
     generator: { enum: ['auto', 'learner', 'llm'] },

@@ -110,7 +110,7 @@ describe('web dashboard', () => {
     await server?.close();
   });
 
-  test('the page and its scripts are open; API paths still need the key and answer JSON 404s', async () => {
+  test('the page and its scripts are open; every other path needs the key and answers JSON errors', async () => {
     for (const [p, type] of [
       ['/', 'text/html'],
       ['/app.js', 'javascript'],
@@ -122,12 +122,14 @@ describe('web dashboard', () => {
       expect(res.headers.get('content-type')).toContain(type);
     }
     expect((await call(server.url, 'GET', '/loop-apps')).status).toBe(401);
-    const missing = await call(server.url, 'GET', '/no-such-page');
+    // a path no open route answers needs a key, like every API path (default deny); with one it is a JSON 404
+    expect((await call(server.url, 'GET', '/no-such-page')).status).toBe(401);
+    const missing = await api('GET', '/no-such-page');
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('not_found');
     const post = await api('POST', '/');
-    expect(post.status).toBe(404);
-    expect(post.body.error.code).toBe('not_found');
+    expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+    expect(post.body.error.code).toBe('method_not_allowed');
   });
 
   test('without a key it asks for one; with the key the overview lists the apps and load errors', async () => {

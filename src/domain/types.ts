@@ -54,7 +54,8 @@ export interface LoopAppConfig extends LoopAppSpec {
   rollout: { candidate: string | null; percent: number };
   privacy: { store_inputs: PrivacyMode; redact: RedactRule[] };
   retention_days: number;
-  execution: { timeout_ms: number; memory_mb: number };
+  /** `max_result_bytes`: the largest answer of one call, as UTF-8 JSON. */
+  execution: { timeout_ms: number; memory_mb: number; max_result_bytes: number };
 }
 
 /** Scores of a program on labelled data (see synthesis/evaluate). */

@@ -5,6 +5,7 @@ import type { Executor } from '../runtime/executor';
 import type { Auth } from './auth';
 import type { Metrics } from '../telemetry/metrics';
 import { errorHandler, notFoundHandler } from './errors';
+import { methodNotAllowed } from './methods';
 import { EXECUTE_ROUTES, executeRoute } from './execute-route';
 import { openApiRoutes } from './openapi';
 import { loopAppRoutes, type LoopAppRoutesDeps } from './routes/loop-apps';
@@ -16,8 +17,10 @@ export interface HttpDeps extends LoopAppRoutesDeps {
   logger: Logger;
   /** True once every app on disk has been loaded and the watcher is running. */
   isReady: () => boolean;
-  /** Extra routers mounted at the root (jobs, …), added by the features that own them. */
+  /** Extra routers mounted at the root (jobs, …), added by the features that own them; they need an admin key. */
   routers?: express.Router[];
+  /** Routers anyone may GET (the dashboard's static files), mounted before the key check. */
+  openRouters?: express.Router[];
   /** Extra routers mounted under /loop-apps. */
   loopAppRouters?: express.Router[];
 }
@@ -35,14 +38,14 @@ export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => void) 
 
 /** The request handler of the server: the execute path first, then the Express app for everything else. */
 export function createHttpHandler(deps: HttpDeps): HttpHandler {
-  const execute = executeRoute(deps.executor, deps.auth, deps.maxBodyBytes, deps.logger);
-  const app = createExpressApp(deps);
+  const execute = executeRoute(deps.executor, deps.auth, deps.bodyLimits, deps.logger);
+  let table: RouteInfo[] | null = null;
+  const routes = () => (table ??= [...EXECUTE_ROUTES, ...expressRoutes(app.router.stack as Layer[], '')]);
+  const app = createExpressApp(deps, routes);
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     if (!execute(req, res)) app(req, res);
   };
-  return Object.assign(handler, {
-    routes: () => [...EXECUTE_ROUTES, ...expressRoutes(app.router.stack as Layer[], '')],
-  });
+  return Object.assign(handler, { routes });
 }
 
 interface Layer {
@@ -68,11 +71,14 @@ function expressRoutes(stack: Layer[], prefix: string): RouteInfo[] {
   });
 }
 
-function createExpressApp(deps: HttpDeps): express.Express {
+function createExpressApp(deps: HttpDeps, routes: () => RouteInfo[]): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(deps.auth.middleware());
+  app.set('case sensitive routing', true);
+  app.use(methodNotAllowed(routes));
+  // Open: only what is mounted above the key check, and only for the methods those routes answer. Everything
+  // below it needs an admin key, including paths that match no route (default deny).
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -81,6 +87,8 @@ function createExpressApp(deps: HttpDeps): express.Express {
     res.status(ready ? 200 : 503).json({ ready });
   });
   app.use(openApiRoutes());
+  for (const router of deps.openRouters ?? []) app.use(router);
+  app.use(deps.auth.requireAdmin());
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.text());
   });

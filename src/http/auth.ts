@@ -20,9 +20,6 @@ interface KeyEntry {
 /** Valid keys remembered as presented, so the execute path hashes a key once, not on every call. */
 const MAX_REMEMBERED_KEYS = 1024;
 
-/** Paths anyone may GET: probes, the API document and reference, and the dashboard's static files. */
-const API_PREFIXES = ['/loop-apps', '/jobs', '/metrics'];
-
 export function presentedKey(headers: IncomingHttpHeaders): string | null {
   const authorization = headers.authorization;
   if (authorization) {
@@ -82,13 +79,13 @@ export class Auth {
     return key.name;
   }
 
-  /** The Express side: API paths need an admin key, checked before any other work. */
-  middleware(): RequestHandler {
+  /**
+   * The Express side: every request that reaches this middleware needs an admin key, checked before any other
+   * work. What is open is mounted above it (see http/app.ts), so access follows the route that runs.
+   */
+  requireAdmin(): RequestHandler {
     return (req, _res, next) => {
-      const open =
-        (req.method === 'GET' || req.method === 'HEAD') &&
-        !API_PREFIXES.some((p) => req.path === p || req.path.startsWith(`${p}/`));
-      if (!open) this.check(req.headers, { role: 'admin' });
+      this.check(req.headers, { role: 'admin' });
       next();
     };
   }

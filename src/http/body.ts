@@ -1,11 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import { ApiError } from '../domain/errors';
+import { jsonTextDepth } from '../domain/json-limits';
+
+/** What a request body may be: its size in bytes and how deep its JSON may nest. */
+export interface BodyLimits {
+  maxBytes: number;
+  maxDepth: number;
+}
 
 /**
  * Reads and parses a JSON request body once, with a size limit: the one body reader of every route, so the
  * execute path pays for no generic parser and every route answers bad bodies the same way.
  */
-export function readJson(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+export function readJson(req: IncomingMessage, limits: BodyLimits): Promise<unknown> {
+  const limitBytes = limits.maxBytes;
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/(json|x-ndjson|jsonl)\b|\+json\b/i.test(type)) {
     return Promise.reject(
@@ -36,6 +44,7 @@ export function readJson(req: IncomingMessage, limitBytes: number): Promise<unkn
       if (size > limitBytes) return;
       const text = Buffer.concat(chunks).toString('utf8');
       try {
+        checkDepth(text, limits.maxDepth);
         resolve(/ndjson|jsonl/i.test(type) ? parseJsonLines(text) : parseJson(text));
       } catch (err) {
         reject(err);
@@ -67,6 +76,20 @@ function parseJsonLines(text: string): unknown[] {
   if (bad.length)
     throw new ApiError(400, 'malformed_json', `${bad.length} line(s) are not valid JSON`, { lines: bad });
   return rows;
+}
+
+/** Before parsing: a value nested deeper than the limit would overflow the stack of the walks after it. */
+function checkDepth(text: string, maxDepth: number): void {
+  // a JSON Lines body nests one level less per line than the text's brackets say; the array it becomes adds one
+  const depth = jsonTextDepth(text);
+  if (depth > maxDepth) {
+    throw new ApiError(
+      400,
+      'too_deep',
+      `the body nests objects and arrays ${depth} levels deep; the limit is ${maxDepth} (max_json_depth in settings)`,
+      { depth, limit: maxDepth },
+    );
+  }
 }
 
 function tooLarge(limit: number): ApiError {

@@ -14,8 +14,28 @@ export function toApiError(
   request: { method?: string; url?: string },
 ): ApiError {
   if (err instanceof ApiError) return err;
+  const clientError = fromHttpError(err);
+  if (clientError) return clientError;
   logger.error('request failed', { ...request, error: String((err as Error)?.stack ?? err) });
   return new ApiError(500, 'internal_error', 'internal error; the server log has details');
+}
+
+/** A path segment that is not valid percent-encoding (`%`, `%zz`, `%ff`): the client's mistake, not ours. */
+export const malformedUrl = (detail: string) =>
+  new ApiError(400, 'malformed_url', `the URL is not valid percent-encoding (${detail}); encode '%' as %25`);
+
+/**
+ * Errors Express and its static file server raise for a bad request carry a 4xx `status` (http-errors): the
+ * router's "Failed to decode param", a range that cannot be served, a path that leaves the folder.
+ */
+function fromHttpError(err: unknown): ApiError | null {
+  const { status, message } = (err ?? {}) as { status?: unknown; message?: unknown };
+  if (typeof status !== 'number' || status < 400 || status > 499) return null;
+  const text = typeof message === 'string' ? message : 'bad request';
+  if (status === 400 && /decode/i.test(text)) return malformedUrl(text);
+  if (status === 404) return new ApiError(404, 'not_found', text);
+  if (status === 416) return new ApiError(416, 'range_not_satisfiable', text);
+  return new ApiError(400, 'bad_request', text);
 }
 
 /** Every error leaves as `{error: {code, message, details}}`. */

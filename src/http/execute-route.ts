@@ -3,14 +3,22 @@ import { badRequest } from '../domain/errors';
 import { MAX_BATCH, type Executor } from '../runtime/executor';
 import type { Logger } from '../logger';
 import type { Auth } from './auth';
-import { readJson } from './body';
-import { toApiError } from './errors';
+import { readJson, type BodyLimits } from './body';
+import { malformedUrl, toApiError } from './errors';
 
 export const EXECUTE_ROUTES = [
   { method: 'post', path: '/loop-apps/{id}/execute' },
   { method: 'post', path: '/loop-apps/{id}/execute/batch' },
 ];
 const EXECUTE = /^\/loop-apps\/([^/?#]+)\/execute(\/batch)?\/?(?:\?.*)?$/;
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw malformedUrl(`'${segment.slice(0, 80)}'`);
+  }
+}
 
 function send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = JSON.stringify(body);
@@ -28,16 +36,16 @@ function send(res: ServerResponse, status: number, body: unknown, headers?: Reco
  * format are the ones every route uses.
  * Returns false for any other request, which then goes to Express.
  */
-export function executeRoute(executor: Executor, auth: Auth, maxBodyBytes: number, logger: Logger) {
+export function executeRoute(executor: Executor, auth: Auth, bodyLimits: BodyLimits, logger: Logger) {
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== 'POST') return false;
     const match = EXECUTE.exec(req.url ?? '');
     if (!match) return false;
     void (async () => {
       try {
-        const id = decodeURIComponent(match[1]);
+        const id = decodeSegment(match[1]);
         auth.check(req.headers, { role: 'execute', appId: id });
-        const body = (await readJson(req, maxBodyBytes)) as Record<string, unknown> | null;
+        const body = (await readJson(req, bodyLimits)) as Record<string, unknown> | null;
         if (!body || typeof body !== 'object' || Array.isArray(body))
           throw badRequest('invalid_body', 'the body must be a JSON object');
         if (match[2]) {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import express, { Router } from 'express';
+import express, { type Router } from 'express';
+import { caseSensitiveRouter } from './router';
 import swaggerUi from 'swagger-ui-dist';
 import { apiSchemas } from '../domain/api-schemas';
 
@@ -309,7 +310,7 @@ function packageVersion(): string {
 /** `GET /openapi.json`, and `GET /docs`: Swagger UI served from node_modules (no CDN). */
 export function openApiRoutes(): Router {
   const document = openApiDocument(packageVersion());
-  const router = Router();
+  const router = caseSensitiveRouter();
   router.get('/openapi.json', (_req, res) => {
     res.json(document);
   });

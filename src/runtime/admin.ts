@@ -1,36 +1,46 @@
+import crypto from 'node:crypto';
 import yaml from 'js-yaml';
 import { ApiError, badRequest, conflict, notFound } from '../domain/errors';
 import { checkLoopAppId, checkVersion } from '../domain/ids';
 import { sampleFor } from '../domain/sample-input';
-import { specSchema, settingsPatchSchema } from '../domain/schemas';
+import { DEFAULT_SETTINGS, specSchema, settingsPatchSchema } from '../domain/schemas';
 import type { LabelledExample, LoopAppConfig, VersionMetadata, VersionStatus } from '../domain/types';
-import { sha256 } from '../domain/hash';
 import Ajv from 'ajv';
+import { KeyedLock } from '../store/keyed-lock';
 import { compileSchemas, describeAjvErrors } from './app-loader';
+import {
+  checkExamples,
+  checkUpload,
+  isPlainObject,
+  unstorableExample,
+  type ProgramUpload,
+} from './input-checks';
 import type { LiveApp, Registry } from './registry';
 import type { Notify } from '../telemetry/webhooks';
+
+export type { ProgramUpload } from './input-checks';
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validateSpec = ajv.compile(specSchema);
 const validatePatch = ajv.compile(settingsPatchSchema);
 
-/** A program as a person or a generator hands it in: program.js plus the files it reads. */
-export interface ProgramUpload {
-  code: string;
-  files?: Record<string, string>;
-}
+type NewVersionMeta = Partial<Omit<VersionMetadata, 'version' | 'sha256' | 'files' | 'created_at'>> & {
+  generator: string;
+};
 
 export interface VersionView extends Omit<VersionMetadata, 'status'> {
   status: VersionStatus;
 }
 
-const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-
 /**
  * Loop App lifecycle: every change is written to the store first, then `registry.reload(id)` is awaited, so a
- * client reads its own writes and hand edits on disk take the very same path.
+ * client reads its own writes and hand edits on disk take the very same path. The writes of one app run one at a
+ * time (parallel requests queue, they do not race); the public methods take that lock, the private ones run
+ * under it.
  */
 export class Admin {
+  private readonly writes = new KeyedLock();
+
   constructor(
     readonly registry: Registry,
     /** Tells webhooks about new versions, promotions and rollbacks. */
@@ -67,7 +77,11 @@ export class Admin {
   }
 
   /** Creates the app folder (no version yet) and loads it. */
-  async create(config: LoopAppConfig): Promise<void> {
+  create(config: LoopAppConfig): Promise<void> {
+    return this.writes.run(config.loop_app_id, () => this.createFolder(config));
+  }
+
+  private async createFolder(config: LoopAppConfig): Promise<void> {
     try {
       await this.store.createApp(config.loop_app_id, config);
     } catch (err) {
@@ -81,63 +95,26 @@ export class Admin {
 
   /** Creates an app with a hand-written first version that becomes active at once. */
   async createWithProgram(config: LoopAppConfig, upload: ProgramUpload): Promise<VersionView> {
-    await this.checkProgram(config.loop_app_id, upload, config);
-    await this.create(config);
-    const meta = await this.addVersion(config.loop_app_id, upload, { generator: 'upload', parent: null });
-    return this.activate(config.loop_app_id, meta.version, 'created');
+    const id = config.loop_app_id;
+    await this.checkProgram(id, upload, config);
+    return this.writes.run(id, async () => {
+      await this.createFolder(config);
+      const meta = await this.writeVersion(id, upload, { generator: 'upload', parent: null });
+      return this.flip(id, meta.version, 'created');
+    });
   }
 
   app(id: string): LiveApp {
     return this.registry.require(id);
   }
 
-  /**
-   * Checks labelled rows against the app's schemas: every bad row is listed by index, and nothing is written
-   * unless all are good.
-   */
+  /** Checks labelled rows against the app's schemas; 400 listing every bad row (see checkExamples). */
   checkExamples(
     spec: Pick<LoopAppConfig, 'input_schema' | 'output_schema'>,
     rows: unknown,
     validators = compileSchemas(spec),
   ): Array<{ input: unknown; output: unknown }> {
-    if (!Array.isArray(rows) || rows.length === 0) {
-      throw badRequest(
-        'invalid_examples',
-        'send a non-empty JSON array (or JSONL) of {"input": …, "output": …}',
-      );
-    }
-    const bad: Array<{ index: number; errors: Array<{ path: string; message: string }> }> = [];
-    rows.forEach((row, index) => {
-      if (!isPlainObject(row) || !('input' in row) || !('output' in row)) {
-        bad.push({ index, errors: [{ path: '/', message: 'must be an object with "input" and "output"' }] });
-        return;
-      }
-      const errors = [
-        ...(validators.validateInput(row.input)
-          ? []
-          : describeAjvErrors(validators.validateInput.errors).map((e) => ({
-              ...e,
-              path: `/input${e.path === '/' ? '' : e.path}`,
-            }))),
-        ...(validators.validateOutput(row.output)
-          ? []
-          : describeAjvErrors(validators.validateOutput.errors).map((e) => ({
-              ...e,
-              path: `/output${e.path === '/' ? '' : e.path}`,
-            }))),
-      ];
-      if (errors.length) bad.push({ index, errors });
-    });
-    if (bad.length) {
-      throw badRequest(
-        'invalid_examples',
-        `${bad.length} of ${rows.length} examples do not match the schemas; nothing was stored`,
-        {
-          rows: bad.slice(0, 1000),
-        },
-      );
-    }
-    return rows.map((r) => ({ input: r.input, output: r.output }));
+    return checkExamples(spec, rows, validators);
   }
 
   /** Appends checked labelled rows to `datasets/examples.jsonl`. */
@@ -145,15 +122,22 @@ export class Admin {
     const app = this.app(id);
     const checked = this.checkExamples(app.config, rows, app.validators);
     const ts = new Date().toISOString();
-    await this.store.appendExamples(
-      id,
-      checked.map((r) => ({ ...r, source, ts })),
-    );
+    const labelled = checked.map((r) => ({ ...r, source, ts }));
+    await this.writes
+      .run(id, () => this.store.appendExamples(id, labelled))
+      .catch((err) => {
+        throw unstorableExample(err);
+      });
     return checked.length;
   }
 
   /** Applies a settings patch to config.yaml (read from disk, so hand edits made meanwhile are kept). */
-  async updateSettings(id: string, patch: unknown): Promise<LiveApp> {
+  updateSettings(id: string, patch: unknown): Promise<LiveApp> {
+    this.app(id);
+    return this.writes.run(id, () => this.writeSettings(id, patch));
+  }
+
+  private async writeSettings(id: string, patch: unknown): Promise<LiveApp> {
     const app = this.app(id);
     if (!validatePatch(patch)) {
       throw badRequest('invalid_settings', 'some settings are invalid', {
@@ -191,8 +175,9 @@ export class Admin {
     validators = compileSchemas(spec),
   ): Promise<void> {
     checkUpload(upload);
-    const key = `${id}@check@${sha256(upload.code + JSON.stringify(upload.files ?? {})).slice(0, 16)}`;
-    const execution = spec.execution ?? { timeout_ms: 50, memory_mb: 32 };
+    // a key of its own per check: two requests checking the same code must not unload it under each other
+    const key = `${id}@check@${crypto.randomUUID()}`;
+    const execution = spec.execution ?? DEFAULT_SETTINGS.execution;
     const input = sampleFor(spec.input_schema);
     const pool = this.registry.pool;
     try {
@@ -203,6 +188,7 @@ export class Admin {
           files: upload.files ?? {},
           timeoutMs: execution.timeout_ms,
           memoryMb: execution.memory_mb,
+          maxResultBytes: execution.max_result_bytes,
         },
         input,
       );
@@ -219,12 +205,14 @@ export class Admin {
   }
 
   /** Writes `vN+1` with status `testing` (not active). */
-  async addVersion(
+  addVersion(id: string, upload: ProgramUpload, meta: NewVersionMeta): Promise<VersionMetadata> {
+    return this.writes.run(id, () => this.writeVersion(id, upload, meta));
+  }
+
+  private async writeVersion(
     id: string,
     upload: ProgramUpload,
-    meta: Partial<Omit<VersionMetadata, 'version' | 'sha256' | 'files' | 'created_at'>> & {
-      generator: string;
-    },
+    meta: NewVersionMeta,
   ): Promise<VersionMetadata> {
     checkUpload(upload);
     const written = await this.store.writeVersion(
@@ -244,8 +232,11 @@ export class Admin {
   async uploadVersion(id: string, upload: ProgramUpload): Promise<VersionView> {
     const app = this.app(id);
     await this.checkProgram(id, upload, app.config, app.validators);
-    const meta = await this.addVersion(id, upload, { generator: 'upload' });
-    await this.registry.reload(id);
+    const meta = await this.writes.run(id, async () => {
+      const written = await this.writeVersion(id, upload, { generator: 'upload' });
+      await this.registry.reload(id);
+      return written;
+    });
     return this.version(id, meta.version);
   }
 
@@ -278,7 +269,11 @@ export class Admin {
   }
 
   /** Checks the version loads and answers, then flips `active` to it. */
-  async activate(id: string, version: string, reason = 'manual'): Promise<VersionView> {
+  activate(id: string, version: string, reason = 'manual'): Promise<VersionView> {
+    return this.writes.run(id, () => this.flip(id, version, reason));
+  }
+
+  private async flip(id: string, version: string, reason: string): Promise<VersionView> {
     const app = this.registry.get(id);
     checkVersion(version);
     const names = await this.store.listVersionNames(id);
@@ -287,8 +282,11 @@ export class Admin {
     const { ['program.js']: code, ...files } = stored.files;
     if (app) await this.checkProgram(id, { code: code ?? '', files }, app.config, app.validators);
     const from = await this.store.activeVersion(id);
-    await this.store.activate(id, version, reason);
-    await this.registry.reload(id);
+    try {
+      await this.store.activate(id, version, reason);
+    } finally {
+      await this.registry.reload(id); // whatever reached the disk is what serves
+    }
     this.notify(reason === 'rollback' ? 'version_rolled_back' : 'version_promoted', id, {
       version,
       from,
@@ -298,8 +296,12 @@ export class Admin {
   }
 
   /** Goes back to the version that was active before the current one (activations form a stack). */
-  async rollback(id: string): Promise<VersionView> {
+  rollback(id: string): Promise<VersionView> {
     this.app(id);
+    return this.writes.run(id, () => this.rollBack(id));
+  }
+
+  private async rollBack(id: string): Promise<VersionView> {
     const current = await this.store.activeVersion(id);
     const records = await this.store.activations(id);
     // a version made active by hand (a link written before any recorded activation) is the bottom of the stack
@@ -311,7 +313,7 @@ export class Admin {
     while (stack.length && stack[stack.length - 1] === current) stack.pop();
     const target = stack[stack.length - 1];
     if (!target) throw conflict(`Loop App '${id}' has no earlier active version to roll back to`);
-    const view = await this.activate(id, target, 'rollback');
+    const view = await this.flip(id, target, 'rollback');
     await this.recordByHand(
       id,
       'rolled_back',
@@ -323,17 +325,19 @@ export class Admin {
   }
 
   /** A person's activation: the same event log as the policy's decisions, so the history is whole. */
-  async activateByHand(id: string, version: string): Promise<VersionView> {
-    const from = await this.store.activeVersion(id);
-    const view = await this.activate(id, version, 'manual');
-    await this.recordByHand(
-      id,
-      'activated',
-      `${version} activated over the API (was ${from ?? 'none'})`,
-      version,
-      from,
-    );
-    return view;
+  activateByHand(id: string, version: string): Promise<VersionView> {
+    return this.writes.run(id, async () => {
+      const from = await this.store.activeVersion(id);
+      const view = await this.flip(id, version, 'manual');
+      await this.recordByHand(
+        id,
+        'activated',
+        `${version} activated over the API (was ${from ?? 'none'})`,
+        version,
+        from,
+      );
+      return view;
+    });
   }
 
   private recordByHand(id: string, type: string, message: string, version: string, from: string | null) {
@@ -347,31 +351,6 @@ export class Admin {
     });
   }
 }
-
-function checkUpload(upload: ProgramUpload): void {
-  if (!upload || typeof upload.code !== 'string' || !upload.code.trim()) {
-    throw badRequest(
-      'invalid_program',
-      'send the program as {"code": "function execute(input) { … }", "files": {…}}',
-    );
-  }
-  for (const [name, text] of Object.entries(upload.files ?? {})) {
-    if (
-      !FILE_NAME.test(name) ||
-      name === 'program.js' ||
-      name === 'metadata.json' ||
-      typeof text !== 'string'
-    ) {
-      throw badRequest(
-        'invalid_program',
-        `file '${name}' must have a plain name (letters, digits, . _ -) and text content`,
-      );
-    }
-  }
-}
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === 'object' && !Array.isArray(v);
 
 function pick(obj: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   return Object.fromEntries(Object.entries(obj).filter(([k]) => keys.includes(k)));

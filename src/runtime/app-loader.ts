@@ -2,6 +2,7 @@ import yaml from 'js-yaml';
 import cron from 'node-cron';
 import Ajv, { type ValidateFunction, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
+import { checkConfigText, checkConfigValue, checkSchemaBounds } from '../domain/json-limits';
 import { configSchema, withDefaults } from '../domain/schemas';
 import type { LoopAppConfig } from '../domain/types';
 
@@ -29,6 +30,7 @@ export class SchemaValidators {
 
   constructor(private readonly spec: Pick<LoopAppConfig, 'input_schema' | 'output_schema'>) {
     for (const name of ['input_schema', 'output_schema'] as const) {
+      checkSchemaBounds(name, spec[name]);
       if (!userAjv.validateSchema(spec[name])) {
         throw new Error(`${name} is not a valid JSON Schema: ${userAjv.errorsText(userAjv.errors)}`);
       }
@@ -72,12 +74,14 @@ export interface CheckedConfig {
 
 /** Parses and checks `config.yaml` text; throws an Error saying what to fix. */
 export function checkConfig(appId: string, text: string): CheckedConfig {
+  checkConfigText(text);
   let raw: unknown;
   try {
     raw = yaml.load(text);
   } catch (err) {
     throw new Error(`config.yaml is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
+  checkConfigValue(raw);
   if (!validateConfigShape(raw)) {
     const why = describeAjvErrors(validateConfigShape.errors).map((e) => `${e.path} ${e.message}`);
     throw new Error(`config.yaml does not match its schema: ${why.join('; ')}`);

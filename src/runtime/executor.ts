@@ -1,6 +1,7 @@
 import { ApiError } from '../domain/errors';
 import { executionId } from '../domain/ids';
 import type { ExecuteResponse, ExecutionRecord } from '../domain/types';
+import type { Logger } from '../logger';
 import type { ExecutionLog } from '../telemetry/execution-log';
 import type { SampleInputs, Sampler } from '../telemetry/sampler';
 import type { Metrics } from '../telemetry/metrics';
@@ -13,12 +14,16 @@ export const MAX_BATCH = 1000;
 
 type ItemResult = ExecuteResponse | { error: ReturnType<ApiError['toBody']>['error'] };
 
-/** Where execute reports what it did: the execution log, the sampler (and its kept inputs), metrics. */
+/**
+ * Where execute reports what it did: the execution log, the sampler (and its kept inputs), metrics, and the
+ * server log for faults of its own.
+ */
 export interface ExecutorTelemetry {
   log: ExecutionLog;
   sampler: Sampler;
   sampleInputs: SampleInputs;
   metrics: Metrics;
+  logger: Logger;
 }
 
 /**
@@ -48,7 +53,9 @@ export class Executor {
 
   /**
    * Runs many inputs, one sandbox round trip per program (during a canary each item is routed on its own, so a
-   * batch splits between the arms); a bad item gets its own error, the others still answer.
+   * batch splits between the arms); a bad item gets its own error, the others still answer. So does an item
+   * that hits a fault of the server (an input nested too deep to serialise, say): it is logged and answers
+   * internal_error.
    */
   async executeBatch(appId: string, inputs: unknown[]): Promise<ItemResult[]> {
     const app = this.servingApp(appId);
@@ -62,7 +69,7 @@ export class Executor {
         if (items) items.push(i);
         else byProgram.set(program, [i]);
       } catch (err) {
-        results[i] = { error: (err as ApiError).toBody().error };
+        results[i] = this.itemError(app, err);
       }
     });
     await Promise.all(
@@ -82,20 +89,39 @@ export class Executor {
     program.begin();
     try {
       const key = program.key ?? (await this.ready(app, program));
-      const outcomes = await this.registry.pool.runBatch(
-        key,
-        items.map((i) => inputs[i]),
+      const outcomes = await Promise.allSettled(
+        this.registry.pool.runEach(
+          key,
+          items.map((i) => inputs[i]),
+        ),
       );
       items.forEach((i, k) => {
+        const outcome = outcomes[k];
         try {
-          results[i] = this.finish(app, program, inputs[i], outcomes[k], started);
+          if (outcome.status === 'rejected') throw outcome.reason;
+          results[i] = this.finish(app, program, inputs[i], outcome.value, started);
         } catch (err) {
-          results[i] = { error: (err as ApiError).toBody().error };
+          results[i] = this.itemError(app, err);
         }
       });
     } finally {
       program.end();
     }
+  }
+
+  /** A batch item's error entry: an ApiError as it is, anything else logged and answered as internal_error. */
+  private itemError(app: LiveApp, err: unknown): ItemResult {
+    if (err instanceof ApiError) return { error: err.toBody().error };
+    this.telemetry.logger.error('batch item failed', {
+      loop_app_id: app.id,
+      error: String((err as Error)?.stack ?? err),
+    });
+    const internal = new ApiError(
+      500,
+      'internal_error',
+      'internal error on this item; the server log has details',
+    );
+    return { error: internal.toBody().error };
   }
 
   /** The app, if it may execute now: unknown → 404, paused → 503, archived → 410, nothing loadable → 503. */
@@ -148,7 +174,6 @@ export class Executor {
     outcome: CallOutcome,
     started: number,
   ): ExecuteResponse {
-    const latency_ms = Math.round((performance.now() - started) * 1000) / 1000;
     const id = executionId();
     const record: ExecutionRecord = {
       id,
@@ -157,17 +182,15 @@ export class Executor {
       ...storedInput(input, app.config.privacy),
       output: null,
       confidence: null,
-      latency_ms,
+      latency_ms: 0,
       status: 'ok',
     };
     let failure: ApiError | null = null;
     if (!outcome.ok) {
-      const status = outcome.error.code === 'timeout' ? 504 : 502;
-      failure = new ApiError(
-        status,
-        `program_${outcome.error.code}`,
-        `${program.version}: ${outcome.error.message}`,
-      );
+      const { code, message } = outcome.error;
+      // named for the limit it broke (execution.max_result_bytes), as invalid_output is for the schema
+      const apiCode = code === 'result_too_large' ? code : `program_${code}`;
+      failure = new ApiError(code === 'timeout' ? 504 : 502, apiCode, `${program.version}: ${message}`);
     } else if (!app.validators.validateOutput(outcome.answer.result)) {
       failure = new ApiError(
         502,
@@ -195,6 +218,9 @@ export class Executor {
       record.status = 'error';
       record.error = { code: failure.code, message: failure.message };
     }
+    // everything the call cost the server, the redaction of what is stored and the output check included
+    const latency_ms = Math.round((performance.now() - started) * 1000) / 1000;
+    record.latency_ms = latency_ms;
     this.telemetry.log.append(app.id, record);
     this.telemetry.metrics.execution(
       app.id,

@@ -5,6 +5,7 @@ import type { LoopAppConfig, VersionMetadata } from '../domain/types';
 import { sampleFor } from '../domain/sample-input';
 import { sha256 } from '../domain/hash';
 import { AppStore } from '../store/app-store';
+import { KeyedLock } from '../store/keyed-lock';
 import { checkConfig, type CheckedConfig, type SchemaValidators } from './app-loader';
 import { SandboxPool, type ProgramSource } from './sandbox/pool';
 
@@ -100,7 +101,7 @@ export interface RegistryOptions {
  */
 export class Registry {
   private apps = new Map<string, LiveApp>();
-  private chains = new Map<string, Promise<void>>();
+  private reloads = new KeyedLock();
   private retries = new Map<string, { timer: NodeJS.Timeout | null; attempts: number }>();
   /** Apps whose very first load failed: nothing serves, but the API still shows why. */
   readonly loadErrors = new Map<string, string>();
@@ -150,20 +151,19 @@ export class Registry {
     return [...this.apps.values()].sort((a, b) => a.id.localeCompare(b.id));
   }
 
-  /** Loads every app on disk (configs only: programs load on first use). */
+  /**
+   * Loads every app on disk (configs only: programs load on first use), after removing what interrupted writes
+   * of an earlier run left behind.
+   */
   async loadAll(): Promise<void> {
+    const removed = await this.store.removeLeftovers();
+    if (removed.length) this.logger.info('removed leftovers of interrupted writes', { removed });
     for (const id of await this.store.listAppIds()) await this.reload(id);
   }
 
   /** Reloads one app from disk; calls for the same app run one after another. Never throws. */
   reload(id: string): Promise<void> {
-    const previous = this.chains.get(id) ?? Promise.resolve();
-    const next = previous.then(() => this.doReload(id));
-    this.chains.set(id, next);
-    void next.finally(() => {
-      if (this.chains.get(id) === next) this.chains.delete(id);
-    });
-    return next;
+    return this.reloads.run(id, () => this.doReload(id));
   }
 
   private async doReload(id: string): Promise<void> {
@@ -179,7 +179,7 @@ export class Registry {
       const text = await this.store.readConfigText(id);
       if (text === null) throw new Error('config.yaml is missing');
       const checked = checkConfig(id, text);
-      const activeOnDisk = await this.store.activeVersion(id);
+      const activeOnDisk = await this.store.resolveActive(id);
       const wanted = checked.config.rollout.candidate;
       const candidateVersion =
         wanted && checked.config.rollout.percent > 0 && wanted !== activeOnDisk ? wanted : null;
@@ -248,10 +248,11 @@ export class Registry {
     });
     const { ['program.js']: code, ...files } = stored.files;
     if (code === undefined) throw new Error(`${version} has no program.js`);
-    const { timeout_ms, memory_mb } = config.execution;
+    const { timeout_ms, memory_mb, max_result_bytes } = config.execution;
     // the key changes with the code, the files and the limits: any of them makes it a different program
-    const key = `${id}@${version}@${sha256(JSON.stringify([code, files, timeout_ms, memory_mb])).slice(0, 16)}`;
-    return { key, code, files, timeoutMs: timeout_ms, memoryMb: memory_mb };
+    const limits = [timeout_ms, memory_mb, max_result_bytes];
+    const key = `${id}@${version}@${sha256(JSON.stringify([code, files, ...limits])).slice(0, 16)}`;
+    return { key, code, files, timeoutMs: timeout_ms, memoryMb: memory_mb, maxResultBytes: max_result_bytes };
   }
 
   /** Compiles the program and runs it once on an input that fits the schema; its answer must fit too. */
@@ -320,6 +321,6 @@ export class Registry {
     this.closed = true;
     clearInterval(this.sweeper);
     for (const { timer } of this.retries.values()) if (timer) clearTimeout(timer);
-    await Promise.allSettled([...this.chains.values()]);
+    await this.reloads.idle();
   }
 }

@@ -1,6 +1,6 @@
+import type { Dirent, Stats } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import yaml from 'js-yaml';
 import { sha256 } from '../domain/hash';
 import { isLoopAppId, versionNumber } from '../domain/ids';
@@ -9,15 +9,21 @@ import {
   appendLines,
   readJsonl,
   readLastJsonl,
-  readLinkOrNull,
   readTextOrNull,
+  storageError,
   swapSymlink,
+  TEMP_PREFIX,
+  tempPath,
   writeAtomic,
 } from './files';
 import { Layout } from './layout';
 
 /** Largest file a version may hold; programs are small, and this bounds what a load reads into memory. */
 const MAX_VERSION_FILE_BYTES = 16 * 1024 * 1024;
+
+/** What interrupted writes of earlier releases left: swap links, and write-file-atomic's `<file>.<number>`. */
+const LEGACY_LEFTOVER =
+  /^active\.tmp-\d+-\d+$|^(config\.yaml|metadata\.json|state\.json|daily-stats\.json)\.\d+$/;
 
 export interface StoredVersion {
   version: string;
@@ -61,32 +67,61 @@ export class AppStore {
   }
 
   async writeConfig(id: string, config: object): Promise<void> {
-    await writeAtomic(this.layout.config(id), yaml.dump(config, { lineWidth: 120, noRefs: true }));
+    await writeAtomic(
+      this.layout.config(id),
+      yaml.dump(config, { lineWidth: 120, noRefs: true }),
+      `config.yaml of '${id}'`,
+    );
   }
 
   /**
    * Creates a Loop App folder whole or not at all: it is built under a hidden temporary name and renamed into
-   * place, so the watcher never sees a half-made app.
+   * place, so the watcher never sees a half-made app, and a failure leaves nothing behind.
    */
   async createApp(id: string, config: object): Promise<void> {
     const final = this.layout.app(id);
-    const tmp = path.join(this.layout.appsDir, `.tmp-${id}-${process.pid}-${Date.now()}`);
-    await fsp.mkdir(path.join(tmp, 'artifacts'), { recursive: true });
-    await fsp.mkdir(path.join(tmp, 'datasets'), { recursive: true });
-    await fsp.writeFile(path.join(tmp, 'config.yaml'), yaml.dump(config, { lineWidth: 120, noRefs: true }));
+    const tmp = tempPath(this.layout.appsDir, `new-${id}`);
     try {
+      await fsp.mkdir(path.join(tmp, 'artifacts'), { recursive: true });
+      await fsp.mkdir(path.join(tmp, 'datasets'), { recursive: true });
+      await fsp.writeFile(path.join(tmp, 'config.yaml'), yaml.dump(config, { lineWidth: 120, noRefs: true }));
       await fsp.rename(tmp, final);
     } catch (err) {
       await fsp.rm(tmp, { recursive: true, force: true });
-      throw err;
+      throw storageError(err, `the new Loop App '${id}'`);
     }
   }
 
-  /** Version names present on disk, oldest first. */
+  /**
+   * Removes what interrupted writes left (temporary files, folders and links) in the apps folder and in every
+   * app's folders. Run at start-up, before anything writes.
+   */
+  async removeLeftovers(): Promise<string[]> {
+    const removed: string[] = [];
+    const sweep = async (dir: string, depth: number): Promise<void> => {
+      const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const entry of entries) {
+        const full = path.join(dir, entry.name);
+        if (entry.name.startsWith(TEMP_PREFIX) || LEGACY_LEFTOVER.test(entry.name)) {
+          await fsp.rm(full, { recursive: true, force: true });
+          removed.push(path.relative(this.layout.appsDir, full));
+        } else if (entry.isDirectory() && depth > 0 && (depth < 3 || isLoopAppId(entry.name))) {
+          await sweep(full, depth - 1); // real folders only: a symlink is not followed out of the tree
+        }
+      }
+    };
+    await sweep(this.layout.appsDir, 3);
+    return removed;
+  }
+
+  /** Version names present on disk, oldest first: folders of this app only (a symlinked version is none). */
   async listVersionNames(id: string): Promise<string[]> {
-    const names = await fsp.readdir(this.layout.artifacts(id)).catch(() => [] as string[]);
-    return names
-      .filter((n) => versionNumber(n) !== undefined)
+    const entries = await fsp
+      .readdir(this.layout.artifacts(id), { withFileTypes: true })
+      .catch(() => [] as Dirent[]);
+    return entries
+      .filter((e) => e.isDirectory() && versionNumber(e.name) !== undefined)
+      .map((e) => e.name)
       .sort((a, b) => versionNumber(a)! - versionNumber(b)!);
   }
 
@@ -103,6 +138,8 @@ export class AppStore {
   /** Reads every regular file of a version (program.js, weights, …) as text. */
   async readVersion(id: string, version: string): Promise<StoredVersion> {
     const dir = this.layout.version(id, version);
+    // a version is a folder of this app: a symlink (to another app's version, say) is not followed
+    if ((await fsp.lstat(dir)).isSymbolicLink()) throw new Error(`${version} is a symlink, not a folder`);
     const files: Record<string, string> = {};
     for (const entry of await fsp.readdir(dir, { withFileTypes: true })) {
       if (!entry.isFile() || entry.name.startsWith('.') || entry.name === 'metadata.json') continue;
@@ -126,9 +163,9 @@ export class AppStore {
     const program = files['program.js'];
     if (typeof program !== 'string') throw new Error('a version needs program.js');
     const artifacts = this.layout.artifacts(id);
-    const tmp = path.join(artifacts, `.tmp-version-${process.pid}-${crypto.randomUUID()}`);
-    await fsp.mkdir(tmp, { recursive: true });
+    const tmp = tempPath(artifacts, 'version');
     try {
+      await fsp.mkdir(tmp, { recursive: true });
       for (const [name, text] of Object.entries(files)) await fsp.writeFile(path.join(tmp, name), text);
       const names = await this.listVersionNames(id);
       let n = names.length ? versionNumber(names[names.length - 1])! + 1 : 1;
@@ -146,13 +183,14 @@ export class AppStore {
           return metadata;
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
-          if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+          // the name is taken (by a racing writer's folder, or by anything else, such as a symlink)
+          if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
           n += 1;
         }
       }
     } catch (err) {
       await fsp.rm(tmp, { recursive: true, force: true });
-      throw err;
+      throw storageError(err, `the new version of '${id}'`);
     }
   }
 
@@ -160,23 +198,58 @@ export class AppStore {
     const current = await this.readMetadata(id, version);
     if (!current) return;
     const file = path.join(this.layout.version(id, version), 'metadata.json');
-    await writeAtomic(file, JSON.stringify({ ...current, ...patch }, null, 2) + '\n');
+    await writeAtomic(
+      file,
+      JSON.stringify({ ...current, ...patch }, null, 2) + '\n',
+      `metadata.json of ${version}`,
+    );
   }
 
-  /** The version `active` points to, or null when there is none (or it points somewhere odd). */
-  async activeVersion(id: string): Promise<string | null> {
-    const target = await readLinkOrNull(this.layout.active(id));
-    if (target === null) return null;
-    const name = path.basename(target);
-    return versionNumber(name) !== undefined ? name : null;
+  /**
+   * The version `active` names, checked: null when there is no `active`. Anything else than a symlink whose
+   * target is the plain name of a version folder of this app (`v3`: no path, no `..`, a real folder, not itself
+   * a link) throws saying what is wrong, so a hand edit can never make an app serve from outside its folder.
+   */
+  async resolveActive(id: string): Promise<string | null> {
+    const link = this.layout.active(id);
+    const stat = await lstatOrNull(link);
+    if (!stat) return null;
+    const fix = 'point it at a version folder of this app, e.g. `ln -sfn v1 artifacts/active`';
+    if (!stat.isSymbolicLink()) throw new Error(`artifacts/active is not a symlink; ${fix}`);
+    const target = await fsp.readlink(link);
+    const shown = JSON.stringify(target.slice(0, 200));
+    if (versionNumber(target) === undefined) {
+      throw new Error(`artifacts/active points to ${shown}, which is not a version name like v3; ${fix}`);
+    }
+    const folder = await lstatOrNull(path.join(this.layout.artifacts(id), target));
+    if (!folder?.isDirectory()) {
+      const what = !folder ? 'does not exist' : folder.isSymbolicLink() ? 'is a symlink' : 'is not a folder';
+      throw new Error(`artifacts/active points to ${target}, which ${what}; ${fix}`);
+    }
+    return target;
   }
 
-  /** Flips `active` to `version` (atomic rename) and records the activation for rollback. */
+  /** The version `active` names, or null when there is none or the link is not a valid one. */
+  activeVersion(id: string): Promise<string | null> {
+    return this.resolveActive(id).catch(() => null);
+  }
+
+  /**
+   * Flips `active` to `version` (atomic rename) and records the activation for rollback: the record first, so a
+   * flip that fails (a full disk) is taken back out of the record and the link stays as it was.
+   */
   async activate(id: string, version: string, reason: string): Promise<void> {
     const from = await this.activeVersion(id);
     this.layout.version(id, version); // checks the name
-    await swapSymlink(this.layout.active(id), version);
-    await appendLines(this.activationsFile(id), [{ ts: new Date().toISOString(), version, from, reason }]);
+    const record = { ts: new Date().toISOString(), version, from, reason };
+    const log = this.activationsFile(id);
+    const start = await appendLines(log, [record], `the activation of ${version}`);
+    try {
+      await swapSymlink(this.layout.active(id), version);
+    } catch (err) {
+      await fsp.truncate(log, start).catch(() => undefined);
+      throw err;
+    }
     if (from && from !== version) await this.updateMetadata(id, from, { status: 'deprecated' });
     await this.updateMetadata(id, version, { status: 'active' });
   }
@@ -189,8 +262,9 @@ export class AppStore {
     return path.join(this.layout.artifacts(id), 'activations.jsonl');
   }
 
+  /** Appends labelled rows all or nothing: a row that cannot be serialised throws RecordError first. */
   async appendExamples(id: string, examples: LabelledExample[]): Promise<void> {
-    await appendLines(this.layout.examples(id), examples);
+    await appendLines(this.layout.examples(id), examples, `${examples.length} examples`);
   }
 
   readExamples(id: string): Promise<LabelledExample[]> {
@@ -222,5 +296,14 @@ export class AppStore {
       out.push(...records.reverse());
     }
     return out;
+  }
+}
+
+async function lstatOrNull(file: string): Promise<Stats | null> {
+  try {
+    return await fsp.lstat(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
   }
 }

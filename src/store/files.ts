@@ -1,11 +1,54 @@
-import fsp from 'node:fs/promises';
+import crypto from 'node:crypto';
+import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
+import { ApiError } from '../domain/errors';
+import { KeyedLock } from './keyed-lock';
 
-/** Write-temp-then-rename, so a reader or a crash never sees half a file. */
-export async function writeAtomic(file: string, data: string): Promise<void> {
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomic(file, data);
+/**
+ * Every temporary name the store makes starts so: hidden (the watcher and version reads skip it) and random (two
+ * writers never collide). What a crash leaves of them is removed at start-up.
+ */
+export const TEMP_PREFIX = '.tmp-';
+
+export const tempPath = (dir: string, kind: string): string =>
+  path.join(dir, `${TEMP_PREFIX}${kind}-${crypto.randomUUID()}`);
+
+/**
+ * A write that failed for want of space becomes the 507 a client sees, saying what was not saved; the callers
+ * leave nothing half-written behind. Any other error stays as it is.
+ */
+export function storageError(err: unknown, what: string): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
+  const why = code === 'EDQUOT' ? 'the disk quota is used up' : 'the disk is full';
+  return new ApiError(
+    507,
+    'insufficient_storage',
+    `${why}: ${what} could not be saved, and nothing of it was written; free some space and try again`,
+    { errno: code },
+  );
+}
+
+/** Write-temp-then-rename, so a reader or a crash never sees half a file; a failed write leaves no temporary. */
+export async function writeAtomic(file: string, data: string, what = path.basename(file)): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = tempPath(dir, 'write');
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+    // the file it replaces keeps its permissions (someone may have narrowed them by hand)
+    const mode = ((await fsp.stat(file).catch(() => null))?.mode ?? 0o666) & 0o777;
+    const handle = await fsp.open(tmp, 'wx', mode);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw storageError(err, what);
+  }
 }
 
 /**
@@ -13,27 +56,13 @@ export async function writeAtomic(file: string, data: string): Promise<void> {
  * Readers see either the old or the new target, never a missing link.
  */
 export async function swapSymlink(link: string, target: string): Promise<void> {
-  const tmp = `${link}.tmp-${process.pid}-${Date.now()}`;
-  await fsp.symlink(target, tmp);
+  const tmp = tempPath(path.dirname(link), 'link');
   try {
+    await fsp.symlink(target, tmp);
     await fsp.rename(tmp, link);
   } catch (err) {
     await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-}
-
-export async function readLinkOrNull(link: string): Promise<string | null> {
-  try {
-    return await fsp.readlink(link);
-  } catch (err) {
-    if (
-      (err as NodeJS.ErrnoException).code === 'ENOENT' ||
-      (err as NodeJS.ErrnoException).code === 'EINVAL'
-    ) {
-      return null;
-    }
-    throw err;
+    throw storageError(err, `the link ${path.basename(link)} -> ${target}`);
   }
 }
 
@@ -48,33 +77,158 @@ export async function readTextOrNull(file: string): Promise<string | null> {
 
 /** Largest single write: each write() holds only whole lines, so a crash between writes tears no line. */
 const MAX_WRITE_BYTES = 256 * 1024;
+/** A torn tail up to this size is checked for being a whole line without its newline. */
+const MAX_KEPT_TAIL = 1 << 20;
+/** Appends to one file never interleave in this process, so an append that fails can cut back to its start. */
+const appending = new KeyedLock();
+
+/** A record that cannot be serialised (nested too deeply, a cycle): `index` says which. */
+export class RecordError extends Error {
+  readonly reason: string;
+  constructor(
+    readonly index: number,
+    cause: Error,
+  ) {
+    super(`record ${index} cannot be written as JSON: ${cause.message}`);
+    this.reason = cause.message;
+  }
+}
+
+/** Records as JSON lines, made before anything is written; those that cannot be serialised are set apart. */
+export function serialise(records: unknown[]): { lines: string[]; failures: RecordError[] } {
+  const lines: string[] = [];
+  const failures: RecordError[] = [];
+  records.forEach((record, index) => {
+    try {
+      lines.push(JSON.stringify(record) + '\n');
+    } catch (err) {
+      failures.push(new RecordError(index, err as Error));
+    }
+  });
+  return { lines, failures };
+}
 
 /**
- * Appends records as JSON lines. Lines go out in write calls of whole lines (Node's appendFile would split a
- * large buffer anywhere), so a `kill -9` between two writes leaves only complete lines on disk.
+ * Appends records as JSON lines, all or nothing (see appendJsonLines); resolves to the offset they start at. A
+ * record that cannot be serialised throws its RecordError before anything is written.
  */
-export async function appendLines(file: string, records: unknown[]): Promise<void> {
-  if (records.length === 0) return;
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  const handle = await fsp.open(file, 'a');
-  try {
-    let chunk: string[] = [];
-    let size = 0;
-    const flush = async () => {
-      if (chunk.length) await handle.write(chunk.join(''));
+export async function appendLines(file: string, records: unknown[], what?: string): Promise<number> {
+  const { lines, failures } = serialise(records);
+  if (failures.length) throw failures[0];
+  return appendJsonLines(file, lines, what);
+}
+
+/**
+ * Appends lines (each ending in a newline) all or nothing. A torn tail a crash left is repaired first. Lines go
+ * out in write calls of whole lines (Node's appendFile would split a large buffer anywhere), so a `kill -9`
+ * between two writes leaves only complete lines; a write that fails (a full disk) cuts the file back to where
+ * this append began. Resolves to that offset.
+ */
+export function appendJsonLines(
+  file: string,
+  lines: string[],
+  what = `${lines.length} lines of ${path.basename(file)}`,
+): Promise<number> {
+  if (!lines.length) return fileSize(file);
+  return appending.run(file, async () => {
+    let handle: FileHandle | null = null;
+    let start: number | null = null;
+    try {
+      await fsp.mkdir(path.dirname(file), { recursive: true });
+      handle = await fsp.open(file, 'a+');
+      start = await repairTail(handle);
+      for (const chunk of chunks(lines)) await writeAll(handle, chunk);
+      return start;
+    } catch (err) {
+      // a device such as /dev/full cannot be cut; the next append repairs whatever tail is left
+      if (start !== null) await handle?.truncate(start).catch(() => undefined);
+      throw storageError(err, what);
+    } finally {
+      await handle?.close();
+    }
+  });
+}
+
+/** The lines in buffers of whole lines, each at most MAX_WRITE_BYTES (unless one line alone is larger). */
+function* chunks(lines: string[]): Generator<Buffer> {
+  let chunk: string[] = [];
+  let size = 0;
+  for (const line of lines) {
+    if (size + line.length > MAX_WRITE_BYTES && chunk.length) {
+      yield Buffer.from(chunk.join(''));
       chunk = [];
       size = 0;
-    };
-    for (const record of records) {
-      const line = JSON.stringify(record) + '\n';
-      if (size + line.length > MAX_WRITE_BYTES) await flush();
-      chunk.push(line);
-      size += line.length;
     }
-    await flush();
-  } finally {
-    await handle.close();
+    chunk.push(line);
+    size += line.length;
   }
+  if (chunk.length) yield Buffer.from(chunk.join(''));
+}
+
+/** A write() may write less than asked (a disk filling up): the rest is written, or its error thrown. */
+async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
+  for (let done = 0; done < data.length;) {
+    done += (await handle.write(data, done, data.length - done)).bytesWritten;
+  }
+}
+
+/**
+ * A crash or a full disk in the middle of an append can leave a last line without its newline. Such a tail is
+ * cut, unless it is whole JSON (a line written by hand without a newline), which gets its newline. Resolves to
+ * the size of the file after.
+ */
+async function repairTail(handle: FileHandle): Promise<number> {
+  const { size } = await handle.stat();
+  if (size === 0) return 0;
+  const last = Buffer.alloc(1);
+  await handle.read(last, 0, 1, size - 1);
+  if (last[0] === 0x0a) return size;
+  const from = await afterLastNewline(handle, size);
+  if (size - from <= MAX_KEPT_TAIL) {
+    const tail = Buffer.alloc(size - from);
+    await handle.read(tail, 0, tail.length, from);
+    if (isJson(tail.toString('utf8'))) {
+      await handle.write(Buffer.from('\n'), 0, 1, size); // at the end, whatever mode the handle was opened in
+      return size + 1;
+    }
+  }
+  await handle.truncate(from);
+  return from;
+}
+
+/** The offset just after the last newline of the file (0 when it has none), read backwards in blocks. */
+async function afterLastNewline(handle: FileHandle, size: number): Promise<number> {
+  const block = Buffer.alloc(64 * 1024);
+  for (let end = size; end > 0;) {
+    const start = Math.max(0, end - block.length);
+    await handle.read(block, 0, end - start, start);
+    const at = block.subarray(0, end - start).lastIndexOf(0x0a);
+    if (at >= 0) return start + at + 1;
+    end = start;
+  }
+  return 0;
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Repairs a torn tail now (appends do it themselves; this is for a reader about to rely on whole lines). */
+export async function repairTornTail(file: string): Promise<void> {
+  await appending.run(file, async () => {
+    const handle = await fsp.open(file, 'r+').catch(() => null);
+    if (!handle) return;
+    try {
+      await repairTail(handle);
+    } finally {
+      await handle.close();
+    }
+  });
 }
 
 /** Parses JSONL text, skipping blank lines and a torn line (a crash mid-append carries nothing whole). */
@@ -115,27 +269,6 @@ export async function readLastJsonl<T>(file: string, limit: number): Promise<T[]
     // bytes are joined before decoding, so no character is split; the first line may be cut by the block edge
     const text = Buffer.concat(blocks).toString('utf8');
     return parseLines<T>(start > 0 ? text.slice(text.indexOf('\n') + 1) : text).slice(-limit);
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * A crash in the middle of an append can leave a last line without its newline. Cutting such a tail before the
- * first append to a file in this process keeps every line parseable.
- */
-export async function repairTornTail(file: string): Promise<void> {
-  const handle = await fsp.open(file, 'r+').catch(() => null);
-  if (!handle) return;
-  try {
-    const { size } = await handle.stat();
-    if (size === 0) return;
-    const tailSize = Math.min(size, 1 << 20);
-    const tail = Buffer.alloc(tailSize);
-    await handle.read(tail, 0, tailSize, size - tailSize);
-    if (tail[tailSize - 1] === 0x0a) return;
-    const lastNewline = tail.lastIndexOf(0x0a);
-    await handle.truncate(lastNewline < 0 ? size - tailSize : size - tailSize + lastNewline + 1);
   } finally {
     await handle.close();
   }

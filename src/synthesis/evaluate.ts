@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { dict, dictOf } from '../domain/dict';
 import type { SandboxPool } from '../runtime/sandbox/pool';
 import type { Labelled, ProgramFiles, Scored } from './generator';
 
@@ -20,20 +21,20 @@ const MAX_CLASSES_REPORTED = 50;
 export function score(expected: unknown[], predicted: unknown[], method: string): Omit<Scored, 'failures'> {
   const n = expected.length;
   const keyOf = (v: unknown) => (typeof v === 'string' ? v : canonical(v));
-  const confusion: Record<string, Record<string, number>> = {};
+  const confusion = dict<Record<string, number>>();
   let correct = 0;
   expected.forEach((want, i) => {
     const e = keyOf(want);
     const p = predicted[i] === undefined ? '(error)' : keyOf(predicted[i]);
     if (e === p) correct += 1;
-    confusion[e] ??= {};
+    confusion[e] ??= dict<number>();
     confusion[e][p] = (confusion[e][p] ?? 0) + 1;
   });
   const report: Omit<Scored, 'failures'> = { accuracy: n ? correct / n : 0, n, method };
   const classes = Object.keys(confusion).sort();
   if (classes.length <= MAX_CLASSES_REPORTED) {
     report.confusion = confusion;
-    report.per_class = Object.fromEntries(
+    report.per_class = dictOf(
       classes.map((c) => {
         const tp = confusion[c][c] ?? 0;
         const support = Object.values(confusion[c]).reduce((a, b) => a + b, 0);
@@ -54,7 +55,7 @@ export async function evaluateInSandbox(
   appId: string,
   program: ProgramFiles,
   rows: Labelled[],
-  limits: { timeoutMs: number; memoryMb: number },
+  limits: { timeoutMs: number; memoryMb: number; maxResultBytes?: number },
   method = 'held-out',
 ): Promise<Scored & { predicted: unknown[] }> {
   const key = `${appId}@eval@${crypto.randomUUID()}`;

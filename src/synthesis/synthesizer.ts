@@ -259,13 +259,13 @@ export class Synthesizer {
   }
 
   private evaluate(app: LiveApp, program: ProgramFiles, rows: Labelled[], method: string) {
-    const { timeout_ms, memory_mb } = app.config.execution;
+    const { timeout_ms, memory_mb, max_result_bytes } = app.config.execution;
     return evaluateInSandbox(
       this.admin.registry.pool,
       app.id,
       program,
       rows,
-      { timeoutMs: Math.max(timeout_ms, 1000), memoryMb: memory_mb },
+      { timeoutMs: Math.max(timeout_ms, 1000), memoryMb: memory_mb, maxResultBytes: max_result_bytes },
       method,
     );
   }

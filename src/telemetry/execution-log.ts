@@ -1,24 +1,39 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { ExecutionRecord } from '../domain/types';
-import { appendLines, repairTornTail } from '../store/files';
+import { appendJsonLines, serialise } from '../store/files';
 import { Layout } from '../store/layout';
+
+export interface ExecutionLogOptions {
+  /** Told about lines given up: over the backlog cap, or a record that cannot be serialised. */
+  onDrop?: (file: string, lines: number, why: string) => void;
+  /** Most characters of unwritten lines kept for the next flush while writes fail (a full disk). */
+  maxBacklogChars?: number;
+}
 
 /**
  * Buffers execution records and appends them to `datasets/executions/YYYY-MM-DD.jsonl` off the hot path:
  * one write per file per flush interval. What a `kill -9` can lose: the records of the last flush interval.
+ * A write that fails (a full disk) leaves nothing of itself in the file, and its lines are kept, up to a cap, to
+ * be written first by the next flush.
  */
 export class ExecutionLog {
   private buffers = new Map<string, ExecutionRecord[]>();
+  /** Lines a failed write left unwritten, by file, oldest first. */
+  private backlog = new Map<string, string[]>();
+  private backlogChars = 0;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
-  private checkedFiles = new Set<string>();
+  private readonly maxBacklogChars: number;
 
   constructor(
     private readonly layout: Layout,
     private readonly flushIntervalMs: number,
     private readonly onError: (err: unknown) => void,
-  ) {}
+    private readonly options: ExecutionLogOptions = {},
+  ) {
+    this.maxBacklogChars = options.maxBacklogChars ?? 64 * 1024 * 1024;
+  }
 
   append(appId: string, record: ExecutionRecord): void {
     const file = this.fileFor(appId, record.ts.slice(0, 10)); // ts is ISO 8601 in UTC: its first 10 characters are the day
@@ -41,7 +56,7 @@ export class ExecutionLog {
     return file;
   }
 
-  /** Writes everything buffered so far; resolves when it is on disk. Flushes never overlap. */
+  /** Writes everything buffered so far (and what earlier failed writes left); resolves when done. Never overlaps. */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -52,19 +67,43 @@ export class ExecutionLog {
   }
 
   private async write(batch: Map<string, ExecutionRecord[]>): Promise<void> {
-    for (const [file, records] of batch) {
+    for (const file of new Set([...this.backlog.keys(), ...batch.keys()])) {
+      const { lines: fresh, failures } = serialise(batch.get(file) ?? []);
+      if (failures.length) this.options.onDrop?.(file, failures.length, failures[0].message);
+      const lines = [...this.takeBacklog(file), ...fresh];
       try {
         // an app folder removed meanwhile is not made again just to hold its last log lines
         const appDir = path.dirname(path.dirname(path.dirname(file)));
         if (!(await fsp.stat(appDir).catch(() => null))) continue;
-        if (!this.checkedFiles.has(file)) {
-          this.checkedFiles.add(file);
-          await repairTornTail(file);
-        }
-        await appendLines(file, records);
+        await appendJsonLines(file, lines, `${lines.length} execution records`);
       } catch (err) {
+        this.keep(file, lines);
         this.onError(err);
       }
+    }
+  }
+
+  private takeBacklog(file: string): string[] {
+    const lines = this.backlog.get(file) ?? [];
+    this.backlog.delete(file);
+    for (const line of lines) this.backlogChars -= line.length;
+    return lines;
+  }
+
+  /** Keeps unwritten lines for the next flush; over the cap, the oldest of them are given up. */
+  private keep(file: string, lines: string[]): void {
+    let dropped = 0;
+    let chars = lines.reduce((n, line) => n + line.length, 0);
+    while (dropped < lines.length && this.backlogChars + chars > this.maxBacklogChars) {
+      chars -= lines[dropped].length;
+      dropped += 1;
+    }
+    if (dropped) {
+      this.options.onDrop?.(file, dropped, `writes keep failing and the backlog is over its cap`);
+    }
+    if (dropped < lines.length) {
+      this.backlog.set(file, lines.slice(dropped));
+      this.backlogChars += chars;
     }
   }
 }

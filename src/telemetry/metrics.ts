@@ -57,6 +57,11 @@ export class Metrics {
     labelNames: ['loop_app_id', 'oracle', 'result'],
     registers: [this.registry],
   });
+  private readonly executionLogDropped = new client.Counter({
+    name: 'loopai_execution_log_dropped_total',
+    help: 'Execution log lines given up: writes kept failing (a full disk) past the backlog cap, or a record could not be serialised',
+    registers: [this.registry],
+  });
   private readonly accuracy = new client.Gauge({
     name: 'loopai_accuracy',
     help: 'Accuracy of the active version over its latest verdicts (validation.window)',
@@ -103,6 +108,10 @@ export class Metrics {
 
   oracleCall(appId: string, oracle: string, ok: boolean): void {
     this.oracleCalls.inc({ loop_app_id: appId, oracle, result: ok ? 'ok' : 'error' });
+  }
+
+  executionLinesDropped(lines: number): void {
+    this.executionLogDropped.inc(lines);
   }
 
   setAccuracy(appId: string, version: string, accuracy: number | null): void {

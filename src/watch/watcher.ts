@@ -3,9 +3,17 @@ import { watch, type FSWatcher } from 'chokidar';
 import { isLoopAppId } from '../domain/ids';
 import type { Logger } from '../logger';
 
+const VERSION_NAME = /^v\d+$/;
+/** The entries of `artifacts/` that decide what serves: `active` and the version folders. */
+const isServingEntry = (name: unknown): boolean =>
+  name === 'active' || (typeof name === 'string' && VERSION_NAME.test(name));
+
 /**
  * Turns file events under `loop-apps/` into `reload(appId)` calls, debounced per app. It never executes anything
- * itself. `followSymlinks: false` makes an `active` flip visible (as a change of the link itself).
+ * itself. `followSymlinks: false` keeps it inside the apps folder whatever a link points to (`active -> /etc`).
+ * Chokidar reports a replaced link only when the path it resolves to changes, so a link made dangling or into a
+ * loop, and the flip back after it, would go unseen: the raw events of each `artifacts/` folder catch every
+ * replacement of `active` or of a version entry.
  */
 export class AppWatcher {
   private watcher: FSWatcher | null = null;
@@ -32,6 +40,13 @@ export class AppWatcher {
       this.logger.debug('file event', { event, file: path.relative(this.appsDir, file) });
       this.schedule(appId);
     });
+    this.watcher.on('raw', (_event, name, details) => {
+      const { watchedPath } = details as { watchedPath: string };
+      const parts = path.relative(this.appsDir, watchedPath).split(path.sep);
+      if (parts.length === 2 && parts[1] === 'artifacts' && isLoopAppId(parts[0]) && isServingEntry(name)) {
+        this.schedule(parts[0]);
+      }
+    });
     this.watcher.on('error', (err) => this.logger.warn('watcher error', { error: String(err) }));
     return new Promise((resolve) => this.watcher!.once('ready', () => resolve()));
   }
@@ -40,18 +55,16 @@ export class AppWatcher {
   private ignored(file: string): boolean {
     const parts = path.relative(this.appsDir, file).split(path.sep);
     if (parts[0] === '' || parts[0] === '..') return false;
-    if (parts.some((p) => p.startsWith('.') || p.includes('.tmp-'))) return true; // hidden staging folders, swap links
-    const name = parts[parts.length - 1];
-    if (/\.\d+$/.test(name)) return true; // write-file-atomic's temporary files
+    if (parts.some((p) => p.startsWith('.'))) return true; // the store's temporary files, folders and links
     switch (parts.length) {
       case 1:
         return !isLoopAppId(parts[0]);
       case 2:
         return parts[1] !== 'config.yaml' && parts[1] !== 'artifacts';
       case 3:
-        return parts[2] !== 'active' && !/^v\d+$/.test(parts[2]);
+        return !isServingEntry(parts[2]);
       default:
-        return !/^v\d+$/.test(parts[2]);
+        return !VERSION_NAME.test(parts[2]);
     }
   }
 

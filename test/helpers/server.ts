@@ -61,3 +61,13 @@ export async function eventually<T>(
     }
   }
 }
+
+/** Polls `GET /jobs/{id}` until the job has succeeded or failed. */
+export function finishedJob(base: string, jobId: string, timeoutMs = 20_000): Promise<any> {
+  return eventually(async () => {
+    const job = await call(base, 'GET', `/jobs/${jobId}`);
+    if (job.body.state !== 'succeeded' && job.body.state !== 'failed')
+      throw new Error(`job still ${job.body.state}`);
+    return job.body;
+  }, timeoutMs);
+}

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import express, { Router, type Response } from 'express';
+import express, { type Router, type Response } from 'express';
+import { caseSensitiveRouter } from '../router';
 import { ApiError } from '../../domain/errors';
 
 /**
@@ -45,7 +46,7 @@ const securityHeaders = (res: Response) => {
 export function dashboardRoutes(): Router {
   const webDir = findWebDir();
   const vendorDir = chartDir();
-  const router = Router();
+  const router = caseSensitiveRouter();
   if (!webDir) {
     // the API keeps serving; the page says what is missing instead of failing the whole server
     router.get('/', () => {

@@ -1,9 +1,10 @@
-import { Router } from 'express';
+import type { Router } from 'express';
+import { caseSensitiveRouter } from '../router';
 import { badRequest } from '../../domain/errors';
 import type { Improver } from '../../improvement/policy';
 import type { Validator } from '../../improvement/validator';
 import type { Admin } from '../../runtime/admin';
-import { readJson } from '../body';
+import { readJson, type BodyLimits } from '../body';
 import { limitOf } from '../query';
 import { jobAccepted } from './jobs';
 
@@ -11,20 +12,15 @@ export interface ImprovementRoutesDeps {
   admin: Admin;
   validator: Validator;
   improver: Improver;
-  maxBodyBytes: number;
+  bodyLimits: BodyLimits;
 }
 
 /** Validation, feedback, analytics and improvement of one Loop App: `/loop-apps/{id}/…`. */
-export function improvementRoutes({
-  admin,
-  validator,
-  improver,
-  maxBodyBytes,
-}: ImprovementRoutesDeps): Router {
-  const router = Router();
+export function improvementRoutes({ admin, validator, improver, bodyLimits }: ImprovementRoutesDeps): Router {
+  const router = caseSensitiveRouter();
 
   router.post('/:id/feedback', async (req, res) => {
-    const verdict = await validator.feedback(req.params.id, await readJson(req, maxBodyBytes));
+    const verdict = await validator.feedback(req.params.id, await readJson(req, bodyLimits));
     res.status(201).json({
       execution_id: verdict.execution_id,
       version: verdict.version,

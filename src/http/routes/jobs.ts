@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import type { Router } from 'express';
+import { caseSensitiveRouter } from '../router';
 import { notFound } from '../../domain/errors';
 import type { Job, Jobs } from '../../synthesis/jobs';
 
@@ -11,7 +12,7 @@ export const jobAccepted = (job: Job) => ({
 });
 
 export function jobRoutes(jobs: Jobs): Router {
-  const router = Router();
+  const router = caseSensitiveRouter();
   router.get('/jobs', (req, res) => {
     const app = typeof req.query.loop_app_id === 'string' ? req.query.loop_app_id : undefined;
     res.json({ jobs: jobs.list(app) });

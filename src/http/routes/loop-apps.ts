@@ -1,16 +1,17 @@
-import { Router, type Request } from 'express';
+import type { Router, Request } from 'express';
+import { caseSensitiveRouter } from '../router';
 import { badRequest } from '../../domain/errors';
 import type { Admin, ProgramUpload } from '../../runtime/admin';
 import type { LiveApp } from '../../runtime/registry';
 import type { Synthesizer } from '../../synthesis/synthesizer';
 import type { Improver } from '../../improvement/policy';
-import { readJson } from '../body';
+import { readJson, type BodyLimits } from '../body';
 import { jobAccepted } from './jobs';
 import { limitOf } from '../query';
 
 export interface LoopAppRoutesDeps {
   admin: Admin;
-  maxBodyBytes: number;
+  bodyLimits: BodyLimits;
   /** Program synthesis: generation jobs for apps created without a hand-written program. */
   synthesizer: Synthesizer;
   /** Regeneration goes through the improvement policy. */
@@ -31,16 +32,16 @@ export function describeApp(app: LiveApp) {
   };
 }
 
-const objectBody = async (req: Request, limit: number): Promise<Record<string, unknown>> => {
-  const body = await readJson(req, limit);
+const objectBody = async (req: Request, limits: BodyLimits): Promise<Record<string, unknown>> => {
+  const body = await readJson(req, limits);
   if (!body || typeof body !== 'object' || Array.isArray(body))
     throw badRequest('invalid_body', 'the body must be a JSON object');
   return body as Record<string, unknown>;
 };
 
-export function loopAppRoutes({ admin, maxBodyBytes, synthesizer, improver }: LoopAppRoutesDeps): Router {
-  const router = Router();
-  const body = (req: Request) => objectBody(req, maxBodyBytes);
+export function loopAppRoutes({ admin, bodyLimits, synthesizer, improver }: LoopAppRoutesDeps): Router {
+  const router = caseSensitiveRouter();
+  const body = (req: Request) => objectBody(req, bodyLimits);
 
   router.get('/', (_req, res) => {
     res.json({
@@ -73,7 +74,7 @@ export function loopAppRoutes({ admin, maxBodyBytes, synthesizer, improver }: Lo
   });
 
   router.post('/:id/examples', async (req, res) => {
-    const sent = await readJson(req, maxBodyBytes);
+    const sent = await readJson(req, bodyLimits);
     const rows = Array.isArray(sent) ? sent : (sent as { examples?: unknown })?.examples;
     const added = await admin.addExamples(req.params.id, rows);
     res.status(201).json({ added, total: (await admin.registry.store.readExamples(req.params.id)).length });

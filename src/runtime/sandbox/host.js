@@ -8,6 +8,15 @@ const MAX_MESSAGE = 500;
 const SETUP_TIMEOUT_MS = 1000;
 /** isolated-vm refuses smaller heaps. */
 const MIN_MEMORY_MB = 8;
+/** The default of execution.max_result_bytes (src/domain/schemas.ts), for sources that do not say. */
+const DEFAULT_MAX_RESULT_BYTES = 64 * 1024;
+/**
+ * How long one message may keep the child before it answers what it has (see runCalls), and how much answer
+ * text (UTF-16 units) one crossing gathers before it returns: other programs' calls wait behind a message, and a
+ * message's answers are copied out of the isolate, parsed and sent over IPC whole.
+ */
+const SLICE_MS = 100;
+const ANSWER_BUDGET = 1 << 20;
 
 /** @typedef {import('./protocol').ProgramSource} ProgramSource */
 /** @typedef {import('./protocol').CallOutcome} CallOutcome */
@@ -19,25 +28,50 @@ const MIN_MEMORY_MB = 8;
 /** @type {Map<string, Loaded>} */
 const programs = new Map();
 
-// Runs inside the isolate before the program, as a closure over the files' JSON text ($0). It publishes the
-// read-only `loopai` global and returns the batch runner. It keeps its own JSON functions and builds its output
-// by string concatenation, so a program that tampers with built-ins garbles only its own answers (the host
-// checks every answer anyway). Each item becomes one JSON object: {a: answer} | {e: thrown} | {b: bad answer}.
+// Runs inside the isolate before the program, as a strict closure over the files' JSON text ($0) and limits
+// ($1 answer bytes, $2 message length, $3 answer budget). It removes what programs must not have, publishes the
+// read-only `loopai` global and returns the batch runner. Strict, so `execute.caller` does not hand the
+// program the runner's functions. It captures the built-ins it uses before the program runs and builds its
+// output by string concatenation, so a program that tampers with built-ins garbles only its own answers (the
+// host checks every answer anyway). Each item becomes one JSON object: {a: answer} | {e: thrown} |
+// {b: bad answer} | {t: bytes of an answer over the limit}.
 const RUNTIME = `
+  'use strict';
+  // WebAssembly memory lives outside the isolate's heap limit (and no program needs it); the other two are
+  // for sharing memory between threads, which programs do not have
+  delete globalThis.WebAssembly;
+  delete globalThis.SharedArrayBuffer;
+  delete globalThis.Atomics;
   var parse = JSON.parse, stringify = JSON.stringify, Str = String, freeze = Object.freeze;
+  var call = Function.prototype.call, unitAt = call.bind(String.prototype.charCodeAt);
+  var cut = call.bind(String.prototype.slice);
+  var maxBytes = $1, maxMessage = $2, budget = $3;
   Object.defineProperty(globalThis, 'loopai', {
     value: freeze({ files: freeze(parse($0)), shared: freeze({}) }),
     enumerable: true,
   });
   var execute = null, inputs = [], next = 0, out = '';
+  // JSON text has no lone surrogates: a pair is two units of two bytes each
+  function utf8Length(s) {
+    for (var n = 0, i = 0; i < s.length; i++) {
+      var u = unitAt(s, i);
+      n += u < 0x80 ? 1 : u < 0x800 || (u >= 0xd800 && u < 0xe000) ? 2 : 3;
+    }
+    return n;
+  }
   function one(input) {
     try {
       var a = execute(input);
       if (a === null || typeof a !== 'object') return '{"b":"execute must return an object with a result key"}';
-      return '{"a":' + stringify({ result: a.result, confidence: a.confidence, reason: a.reason }) + '}';
+      var json = stringify({ result: a.result, confidence: a.confidence, reason: a.reason });
+      // a unit is one to three bytes: text longer than the limit is over it, and only text that could fit is
+      // counted exactly
+      var bytes = json.length > maxBytes ? json.length : json.length * 3 > maxBytes ? utf8Length(json) : 0;
+      if (bytes > maxBytes) return '{"t":' + bytes + '}';
+      return '{"a":' + json + '}';
     } catch (e) {
       try {
-        return '{"e":' + stringify(Str((e && e.message) || e)) + '}';
+        return '{"e":' + stringify(cut(Str((e && e.message) || e), 0, maxMessage)) + '}';
       } catch (_) {
         return '{"e":"the program threw a value that cannot be printed"}';
       }
@@ -47,9 +81,12 @@ const RUNTIME = `
     bind: function (fn) { execute = fn; },
     // resets before parsing, so a parse cut short leaves no answers of an earlier batch to take()
     start: function (json) { out = ''; next = 0; inputs = []; inputs = parse(json); },
-    // answers in order until done; a timeout stops it midway and take() returns the answers made so far
+    // answers in order until done or the answer budget is used; a timeout stops it midway and take() returns
+    // the answers made so far
     run: function () {
-      for (; next < inputs.length; next++) out += (out === '' ? '' : ',') + one(inputs[next]);
+      for (; next < inputs.length && out.length < budget; next++) {
+        out += (out === '' ? '' : ',') + one(inputs[next]);
+      }
       return '[' + out + ']';
     },
     take: function () { return '[' + out + ']'; },
@@ -62,7 +99,8 @@ function compile(p) {
   const isolate = new ivm.Isolate({ memoryLimit: Math.max(MIN_MEMORY_MB, source.memoryMb) });
   try {
     const context = isolate.createContextSync();
-    const api = context.evalClosureSync(RUNTIME, [JSON.stringify(source.files)], {
+    const limits = [maxResultBytes(p), MAX_MESSAGE, ANSWER_BUDGET];
+    const api = context.evalClosureSync(RUNTIME, [JSON.stringify(source.files), ...limits], {
       arguments: { copy: true },
       result: { reference: true },
       timeout: SETUP_TIMEOUT_MS,
@@ -96,18 +134,27 @@ const TIMEOUT = 'Script execution timed out.';
 /** @param {Loaded} p */
 const timedOut = (p) => fail('timeout', `execution took longer than ${p.source.timeoutMs} ms`);
 const outOfMemory = () => fail('memory', 'the program exceeded its memory limit');
+/** @param {Loaded} p */
+const maxResultBytes = (p) => p.source.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
 
 /**
  * Checks one item the isolate produced. The checks live here, outside the program's reach.
- * @param {unknown} item @returns {CallOutcome}
+ * @param {Loaded} p @param {unknown} item @returns {CallOutcome}
  */
-function outcomeOf(item) {
+function outcomeOf(p, item) {
   const it =
-    /** @type {{ a?: { result?: unknown, confidence?: unknown, reason?: unknown }, e?: unknown, b?: unknown }} */ (
+    /** @type {{ a?: { result?: unknown, confidence?: unknown, reason?: unknown }, e?: unknown, b?: unknown, t?: unknown }} */ (
       item && typeof item === 'object' ? item : {}
     );
   if (typeof it.e === 'string') return fail('program_error', it.e);
   if (typeof it.b === 'string') return fail('bad_answer', it.b);
+  if (typeof it.t === 'number') {
+    const limit = maxResultBytes(p);
+    return fail(
+      'result_too_large',
+      `the answer is at least ${it.t} bytes of JSON, over the limit of ${limit} bytes (execution.max_result_bytes)`,
+    );
+  }
   const a = it.a;
   if (!a || typeof a !== 'object' || !('result' in a)) {
     return fail('bad_answer', 'execute must return an object with a JSON "result"');
@@ -126,40 +173,49 @@ function outcomeOf(item) {
 }
 
 /**
- * Appends the answers in `text` (what run or take returned) to `outcomes`: all `count` of them if `complete`,
- * else at most that many. Anything else (a program that broke the runtime's built-ins) fails the whole chunk.
- * @param {unknown} text @param {number} count @param {boolean} complete @param {CallOutcome[]} outcomes
+ * Appends the answers in `text` (what run or take returned) to `outcomes`: from `least` to `count` of them.
+ * Anything else (a program that broke the runtime's built-ins) fails the whole chunk.
+ * @param {Loaded} p @param {unknown} text @param {number} count @param {number} least
+ * @param {CallOutcome[]} outcomes
  */
-function collect(text, count, complete, outcomes) {
+function collect(p, text, count, least, outcomes) {
   let items;
   try {
     items = JSON.parse(/** @type {string} */ (text));
   } catch {
     items = null;
   }
-  if (!Array.isArray(items) || items.length > count || (complete && items.length < count)) {
+  if (!Array.isArray(items) || items.length > count || items.length < least) {
     for (let i = 0; i < count; i++)
       outcomes.push(fail('bad_answer', 'the program broke the sandbox runtime'));
     return;
   }
-  for (const item of items) outcomes.push(outcomeOf(item));
+  for (const item of items) outcomes.push(outcomeOf(p, item));
 }
 
 /**
  * Runs calls in order, each with the program's own time budget, in as few crossings into the isolate as
  * possible. A crossing runs from the first unanswered input onwards with a budget of one call: the answers
- * made before a timeout are kept and the crossing starts again at the interrupted input, so that input gets its
- * full budget; one that uses up a crossing alone has timed out. A memory error disposes the isolate (and the
- * crossing's answers): it is rebuilt from source and the rest runs one input per crossing until the culprit
- * is found. Total time is bounded by about (inputs + 1) × timeout.
+ * made before a timeout (or a fault of the runtime) are kept and the crossing starts again at the interrupted
+ * input, so that input gets its full budget; one that uses up a crossing alone has timed out. A memory error
+ * disposes the isolate (and the crossing's answers): it is rebuilt from source and that crossing's inputs run
+ * one per crossing until the culprit is found.
+ * So that no program holds the child while others wait, it returns the answers of the first inputs only, and
+ * the parent sends the rest again after other programs' waiting calls: after a timeout (the parent counts it
+ * against its batch), once SLICE_MS have passed (checked between crossings, so a message holds the child for
+ * about SLICE_MS + 2 × timeout at most), or when a crossing's answers fill ANSWER_BUDGET.
  * @param {Loaded} p @param {string[]} inputs JSON texts @returns {CallOutcome[]}
  */
 function runCalls(p, inputs) {
   /** @type {CallOutcome[]} */
   const outcomes = [];
-  let single = false;
+  const started = Date.now();
+  // while looking for a memory culprit: the end of the crossing that died
+  let huntUntil = 0;
   while (outcomes.length < inputs.length) {
     const from = outcomes.length;
+    const hunting = from < huntUntil;
+    if (from > 0 && !hunting && Date.now() - started >= SLICE_MS) break;
     if (!p.isolate || p.isolate.isDisposed) {
       try {
         compile(p);
@@ -172,28 +228,36 @@ function runCalls(p, inputs) {
     }
     const isolate = /** @type {ivm.Isolate} */ (p.isolate);
     const runner = /** @type {Runner} */ (p.runner);
-    const chunk = single ? inputs.slice(from, from + 1) : from === 0 ? inputs : inputs.slice(from);
+    const chunk = hunting ? inputs.slice(from, from + 1) : from === 0 ? inputs : inputs.slice(from);
     try {
       runner.start.applySync(undefined, ['[' + chunk.join(',') + ']'], { timeout: SETUP_TIMEOUT_MS });
       const text = runner.run.applySync(undefined, [], { timeout: p.source.timeoutMs });
-      collect(text, chunk.length, true, outcomes);
+      collect(p, text, chunk.length, 1, outcomes);
+      if (outcomes.length - from < chunk.length) break; // the answer budget is full
     } catch (err) {
       if (isolate.isDisposed) {
-        // memory limit: nothing of this crossing survives; find the culprit one input at a time, then go on
-        // in batches again
-        if (chunk.length === 1) outcomes.push(outOfMemory());
-        single = chunk.length > 1;
-      } else if (messageOf(err) === TIMEOUT) {
-        try {
-          const text = runner.take.applySync(undefined, [], { timeout: SETUP_TIMEOUT_MS });
-          collect(text, chunk.length, false, outcomes);
-        } catch {
-          // the answers made so far are lost with the isolate; the interrupted input is blamed below
+        // memory limit: nothing of this crossing survives
+        if (chunk.length === 1) {
+          outcomes.push(outOfMemory());
+          huntUntil = 0;
+        } else {
+          huntUntil = from + chunk.length;
         }
-        if (outcomes.length === from) outcomes.push(timedOut(p));
-      } else {
-        // the runtime itself failed (the program's own throws are caught inside): fail the first call
+        continue;
+      }
+      try {
+        const text = runner.take.applySync(undefined, [], { timeout: SETUP_TIMEOUT_MS });
+        collect(p, text, chunk.length, 0, outcomes);
+      } catch {
+        // the answers made so far are lost; the interrupted input is blamed below
+      }
+      if (outcomes.length > from) continue;
+      if (messageOf(err) !== TIMEOUT) {
+        // the runtime itself failed (the program's own throws are caught inside)
         outcomes.push(fail('program_error', messageOf(err)));
+      } else {
+        outcomes.push(timedOut(p));
+        break;
       }
     }
   }

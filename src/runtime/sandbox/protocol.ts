@@ -11,10 +11,12 @@ export interface ProgramSource {
   timeoutMs: number;
   /** Isolate heap limit. */
   memoryMb: number;
+  /** Largest answer of one call, as UTF-8 JSON; default 64 KiB (the default of execution.max_result_bytes). */
+  maxResultBytes?: number;
 }
 
 export type ErrorCode =
-  'timeout' | 'memory' | 'program_error' | 'bad_answer' | 'sandbox_crash' | 'not_loaded';
+  'timeout' | 'memory' | 'program_error' | 'bad_answer' | 'result_too_large' | 'sandbox_crash' | 'not_loaded';
 
 export interface Answer {
   result: unknown;
@@ -31,7 +33,11 @@ export type ToChild =
   | { type: 'unload'; id: number; key: string }
   | { type: 'run'; id: number; key: string; inputs: string[] };
 
-/** Child → parent. `ran` has one outcome per input, in order; answers are checked by the child. */
+/**
+ * Child → parent. `ran` has one outcome per input, in order, for the first inputs of the message, at least one:
+ * the child stops early after a timeout, a time slice or an answer budget, so that other programs' calls get
+ * their turn; the parent sends the rest again. Answers are checked by the child.
+ */
 export type FromChild =
   | { type: 'loaded'; id: number; error?: string }
   | { type: 'unloaded'; id: number }

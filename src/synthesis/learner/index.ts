@@ -1,4 +1,5 @@
 import { featurize, prepare, scoreModel, type FeatureSpec, type LinearModel } from './model';
+import { dict } from '../../domain/dict';
 import { keepColumns, restrict, tfidf, trainLinear } from './train';
 
 export interface LearnerOptions {
@@ -106,7 +107,7 @@ export function learn(
 
   let column = 0;
   const blocks = final.terms.map((terms, b) => {
-    const block: Record<string, number[]> = {};
+    const block = dict<number[]>();
     terms.forEach((term, i) => {
       block[term] = [round(final.idf[b][i], 5), ...weights.map((w) => round(w[column], 4))];
       column += 1;

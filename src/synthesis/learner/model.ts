@@ -41,7 +41,8 @@ export function featurize(input: unknown, spec: FeatureSpec): Array<Map<string, 
   const obj =
     input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : { value: input };
   for (let f = 0; f < spec.fields.length; f++) {
-    const value = obj[spec.fields[f]];
+    // own fields only: a field named like an Object.prototype member must not read the inherited value
+    const value = Object.prototype.hasOwnProperty.call(obj, spec.fields[f]) ? obj[spec.fields[f]] : undefined;
     if (value === undefined || value === null) continue;
     if (typeof value !== 'string') {
       const token = spec.fields[f] + '=' + String(value);

@@ -1,0 +1,96 @@
+import { badRequest } from '../domain/errors';
+import type { LoopAppConfig } from '../domain/types';
+import { RecordError } from '../store/files';
+import { compileSchemas, describeAjvErrors } from './app-loader';
+
+/** A program as a person or a generator hands it in: program.js plus the files it reads. */
+export interface ProgramUpload {
+  code: string;
+  files?: Record<string, string>;
+}
+
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** A program upload must be code plus plainly named text files; 400 saying what to fix. */
+export function checkUpload(upload: ProgramUpload): void {
+  if (!upload || typeof upload.code !== 'string' || !upload.code.trim()) {
+    throw badRequest(
+      'invalid_program',
+      'send the program as {"code": "function execute(input) { … }", "files": {…}}',
+    );
+  }
+  for (const [name, text] of Object.entries(upload.files ?? {})) {
+    if (
+      !FILE_NAME.test(name) ||
+      name === 'program.js' ||
+      name === 'metadata.json' ||
+      typeof text !== 'string'
+    ) {
+      throw badRequest(
+        'invalid_program',
+        `file '${name}' must have a plain name (letters, digits, . _ -) and text content`,
+      );
+    }
+  }
+}
+
+/**
+ * Checks labelled rows against the app's schemas: every bad row is listed by index, and nothing is written
+ * unless all are good.
+ */
+export function checkExamples(
+  spec: Pick<LoopAppConfig, 'input_schema' | 'output_schema'>,
+  rows: unknown,
+  validators = compileSchemas(spec),
+): Array<{ input: unknown; output: unknown }> {
+  if (!Array.isArray(rows) || rows.length === 0) {
+    throw badRequest(
+      'invalid_examples',
+      'send a non-empty JSON array (or JSONL) of {"input": …, "output": …}',
+    );
+  }
+  const bad: Array<{ index: number; errors: Array<{ path: string; message: string }> }> = [];
+  rows.forEach((row, index) => {
+    if (!isPlainObject(row) || !('input' in row) || !('output' in row)) {
+      bad.push({ index, errors: [{ path: '/', message: 'must be an object with "input" and "output"' }] });
+      return;
+    }
+    const errors = [
+      ...(validators.validateInput(row.input)
+        ? []
+        : describeAjvErrors(validators.validateInput.errors).map((e) => ({
+            ...e,
+            path: `/input${e.path === '/' ? '' : e.path}`,
+          }))),
+      ...(validators.validateOutput(row.output)
+        ? []
+        : describeAjvErrors(validators.validateOutput.errors).map((e) => ({
+            ...e,
+            path: `/output${e.path === '/' ? '' : e.path}`,
+          }))),
+    ];
+    if (errors.length) bad.push({ index, errors });
+  });
+  if (bad.length) {
+    throw badRequest(
+      'invalid_examples',
+      `${bad.length} of ${rows.length} examples do not match the schemas; nothing was stored`,
+      {
+        rows: bad.slice(0, 1000),
+      },
+    );
+  }
+  return rows.map((r) => ({ input: r.input, output: r.output }));
+}
+
+/** A row that passed the schemas yet cannot be written as JSON (nested too deeply) is a 400 naming it. */
+export function unstorableExample(err: unknown): unknown {
+  if (!(err instanceof RecordError)) return err;
+  const message = `cannot be written as JSON (${err.reason}); nothing was stored`;
+  return badRequest('invalid_examples', `example ${err.index} ${message}`, {
+    rows: [{ index: err.index, errors: [{ path: '/', message }] }],
+  });
+}
