@@ -63,3 +63,7 @@ export function brief(value, max = 120) {
 }
 
 export const pretty = (value) => JSON.stringify(value, null, 2);
+
+/** The parts that are there (not null, undefined or false), joined with ` · `. */
+export const joinParts = (...parts) =>
+  parts.filter((p) => p !== null && p !== undefined && p !== false).join(' · ');

@@ -1,5 +1,7 @@
-// Building blocks of the pages: panels, tables, badges, stat tiles, error and empty states, toasts.
-import { h } from './dom.js';
+// Building blocks of the pages: panels, tables, badges, stat tiles, error and empty states, toasts, and the
+// list panel that loads a table (or list) from the API.
+import { settle } from './api.js';
+import { fill, h } from './dom.js';
 
 const STATUS_KIND = {
   active: 'good',
@@ -159,4 +161,68 @@ export async function busy(button, busyText, action) {
     button.disabled = false;
     button.textContent = text;
   }
+}
+
+/**
+ * A form's submit handler: `read()` takes the value from the form; if that throws, `message` shows `invalid(err)`
+ * as an alert, else `send(value)` runs with `button` disabled and showing `busyText` (see `busy`).
+ */
+export const formSubmit =
+  ({ read, invalid, message, button, busyText, send }) =>
+  async (e) => {
+    e.preventDefault();
+    let value;
+    try {
+      value = read();
+    } catch (err) {
+      return fill(message, h('div', { class: 'alert alert-error', role: 'alert' }, invalid(err)));
+    }
+    await busy(button, busyText, () => send(value));
+  };
+
+/** A panel's Refresh button; `what` names the panel for screen readers ("Refresh versions"). */
+export const refreshButton = (what, load) =>
+  h(
+    'button',
+    {
+      type: 'button',
+      class: 'btn btn-small btn-ghost',
+      'aria-label': `Refresh ${what}`,
+      onclick: () => load(),
+    },
+    'Refresh',
+  );
+
+/**
+ * A panel that shows a list from the API, with a Refresh button after its other `actions`: "Loading…" at first,
+ * then the API's error, the empty state (`none()`, which says what to do), or the rows that `pick(data)` finds,
+ * drawn as a table of `columns` (with `caption` and `rowClass`) or by `render(rows, data)`. `above` goes over the
+ * list (a message box); `seen(result)` sees every answer, `{data}` or `{error}`, before it is drawn. The other
+ * options are `panel`'s. Hands back the panel `element`, its list `body`, `load()` and `none`.
+ */
+export function listPanel({
+  refresh,
+  actions = [],
+  above = null,
+  request,
+  what,
+  pick,
+  none,
+  seen,
+  columns,
+  caption,
+  rowClass,
+  render = (rows) => table(columns, rows, { caption, rowClass }),
+  ...head
+}) {
+  const body = h('div', {}, loading());
+  const load = async () => {
+    const result = await settle(request());
+    seen?.(result);
+    if (result.error) return fill(body, errorBox(result.error, what));
+    const rows = pick(result.data) ?? [];
+    fill(body, rows.length ? render(rows, result.data) : none());
+  };
+  const element = panel({ ...head, actions: [...actions, refreshButton(refresh, load)] }, above, body);
+  return { element, body, load, none };
 }
