@@ -110,9 +110,12 @@ const FORBIDDEN: Array<[RegExp, string]> = [
   [/\bWebAssembly\b/, 'WebAssembly'],
 ];
 
-/** The code without comments, for the forbidden-API check only (a comment saying "no require()" is fine). */
+/**
+ * The code without comments, for the forbidden-API check only (a comment saying "no require()" is fine). A block
+ * comment runs to its end or to the end of the code, so the scan is linear even with many unclosed `/*`.
+ */
 const withoutComments = (code: string): string =>
-  code.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/(^|[\s;{}])\/\/[^\n]*/g, '$1');
+  code.replace(/\/\*(?:[^*]|\*(?!\/))*(?:\*\/|$)/g, ' ').replace(/(^|[\s;{}])\/\/[^\n]*/g, '$1');
 
 /** The forbidden APIs a program uses (empty when none). */
 export function forbiddenApis(code: string): string[] {
