@@ -1,3 +1,4 @@
+import { ERROR_CODES } from './errors';
 import { configSchema, settingsPatchSchema, specSchema } from './schemas';
 
 /**
@@ -21,7 +22,11 @@ export const errorSchema = {
     error: {
       type: 'object',
       required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
+      properties: {
+        code: { enum: Object.keys(ERROR_CODES), description: 'from the catalogue of error codes (README)' },
+        message: { type: 'string' },
+        details: {},
+      },
     },
   },
 };

@@ -62,18 +62,17 @@ export class Auth {
     const presented = presentedKey(headers);
     if (!presented) {
       throw new ApiError(
-        401,
         'unauthorized',
         'an API key is required: send "Authorization: Bearer <key>" (or "X-API-Key: <key>")',
       );
     }
     const key = this.find(presented);
-    if (!key) throw new ApiError(401, 'unauthorized', 'the API key is not valid');
+    if (!key) throw new ApiError('unauthorized', 'the API key is not valid');
     if (access.role === 'admin' && key.role !== 'admin') {
-      throw new ApiError(403, 'forbidden', `the key '${key.name}' may only execute; this needs an admin key`);
+      throw new ApiError('forbidden', `the key '${key.name}' may only execute; this needs an admin key`);
     }
     if (access.role === 'execute' && key.apps && !key.apps.has(access.appId)) {
-      throw new ApiError(403, 'forbidden', `the key '${key.name}' may not execute '${access.appId}'`);
+      throw new ApiError('forbidden', `the key '${key.name}' may not execute '${access.appId}'`);
     }
     this.take(key);
     return key.name;
@@ -116,7 +115,6 @@ export class Auth {
     }
     const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / perMs / 1000));
     throw new ApiError(
-      429,
       'rate_limited',
       `the key '${key.name}' is over its limit of ${key.perMinute} requests a minute; retry in ${retryAfter} s`,
       { limit_per_minute: key.perMinute, retry_after_s: retryAfter },

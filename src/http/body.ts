@@ -18,7 +18,6 @@ export function readJson(req: IncomingMessage, limits: BodyLimits): Promise<unkn
   if (!/^application\/(json|x-ndjson|jsonl)\b|\+json\b/i.test(type)) {
     return Promise.reject(
       new ApiError(
-        415,
         'unsupported_media_type',
         `send the body as JSON with 'Content-Type: application/json' (got '${type || 'none'}')`,
       ),
@@ -57,7 +56,7 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ApiError(400, 'malformed_json', `the body is not valid JSON: ${(err as Error).message}`);
+    throw new ApiError('malformed_json', `the body is not valid JSON: ${(err as Error).message}`);
   }
 }
 
@@ -74,7 +73,7 @@ function parseJsonLines(text: string): unknown[] {
     }
   });
   if (bad.length)
-    throw new ApiError(400, 'malformed_json', `${bad.length} line(s) are not valid JSON`, { lines: bad });
+    throw new ApiError('malformed_json', `${bad.length} line(s) are not valid JSON`, { lines: bad });
   return rows;
 }
 
@@ -84,7 +83,6 @@ function checkDepth(text: string, maxDepth: number): void {
   const depth = jsonTextDepth(text);
   if (depth > maxDepth) {
     throw new ApiError(
-      400,
       'too_deep',
       `the body nests objects and arrays ${depth} levels deep; the limit is ${maxDepth} (max_json_depth in settings)`,
       { depth, limit: maxDepth },
@@ -94,7 +92,6 @@ function checkDepth(text: string, maxDepth: number): void {
 
 function tooLarge(limit: number): ApiError {
   return new ApiError(
-    413,
     'body_too_large',
     `the body is larger than the limit of ${limit} bytes (max_body_bytes in settings)`,
   );

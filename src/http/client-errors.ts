@@ -17,12 +17,8 @@ export function answerClientErrors(server: Server): void {
     }
     const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
     const error = tooLarge
-      ? new ApiError(
-          431,
-          'headers_too_large',
-          'the request headers are larger than the server accepts (16 KB)',
-        )
-      : new ApiError(400, 'malformed_request', 'the request is not valid HTTP/1.1');
+      ? new ApiError('headers_too_large', 'the request headers are larger than the server accepts (16 KB)')
+      : new ApiError('malformed_request', 'the request is not valid HTTP/1.1');
     const body = JSON.stringify(error.toBody());
     socket.end(
       `HTTP/1.1 ${error.status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +

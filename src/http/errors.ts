@@ -4,7 +4,7 @@ import type { Logger } from '../logger';
 
 /** Unknown routes: a 404 in the same error format as everything else. */
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
-  next(new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`));
+  next(new ApiError('not_found', `no route for ${req.method} ${req.path}`));
 };
 
 /** Any thrown error as the ApiError a client sees; only unexpected ones are logged, with their stack. */
@@ -17,12 +17,12 @@ export function toApiError(
   const clientError = fromHttpError(err);
   if (clientError) return clientError;
   logger.error('request failed', { ...request, error: String((err as Error)?.stack ?? err) });
-  return new ApiError(500, 'internal_error', 'internal error; the server log has details');
+  return new ApiError('internal_error', 'internal error; the server log has details');
 }
 
 /** A path segment that is not valid percent-encoding (`%`, `%zz`, `%ff`): the client's mistake, not ours. */
 export const malformedUrl = (detail: string) =>
-  new ApiError(400, 'malformed_url', `the URL is not valid percent-encoding (${detail}); encode '%' as %25`);
+  new ApiError('malformed_url', `the URL is not valid percent-encoding (${detail}); encode '%' as %25`);
 
 /**
  * Errors Express and its static file server raise for a bad request carry a 4xx `status` (http-errors): the
@@ -33,9 +33,9 @@ function fromHttpError(err: unknown): ApiError | null {
   if (typeof status !== 'number' || status < 400 || status > 499) return null;
   const text = typeof message === 'string' ? message : 'bad request';
   if (status === 400 && /decode/i.test(text)) return malformedUrl(text);
-  if (status === 404) return new ApiError(404, 'not_found', text);
-  if (status === 416) return new ApiError(416, 'range_not_satisfiable', text);
-  return new ApiError(400, 'bad_request', text);
+  if (status === 404) return new ApiError('not_found', text);
+  if (status === 416) return new ApiError('range_not_satisfiable', text);
+  return new ApiError('bad_request', text);
 }
 
 /** Every error leaves as `{error: {code, message, details}}`. */

@@ -43,7 +43,6 @@ export function methodNotAllowed(routes: () => RouteInfo[]): RequestHandler {
     }
     next(
       new ApiError(
-        405,
         'method_not_allowed',
         `${req.method} is not answered at ${req.path}; use ${allow}`,
         {

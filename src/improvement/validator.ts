@@ -438,9 +438,7 @@ export class Validator {
     const end = text.indexOf('\n', at);
     const record = JSON.parse(text.slice(start, end < 0 ? undefined : end)) as ExecutionRecord;
     if (record.status !== 'ok') {
-      throw new ApiError(
-        409,
-        'execution_failed',
+      throw new ApiError('execution_failed',
         `execution ${executionId} failed (${record.error?.code}); there is no answer to judge`,
       );
     }

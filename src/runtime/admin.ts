@@ -198,7 +198,7 @@ export class Admin {
         throw new Error(`its answer to ${JSON.stringify(input)} does not match output_schema`);
       }
     } catch (err) {
-      throw new ApiError(422, 'invalid_program', `program.js failed its check: ${(err as Error).message}`);
+      throw new ApiError('invalid_program', `program.js failed its check: ${(err as Error).message}`);
     } finally {
       await pool.unload(key);
     }

@@ -1,4 +1,4 @@
-import { ApiError } from '../domain/errors';
+import { ApiError, type ErrorCode } from '../domain/errors';
 import { executionId } from '../domain/ids';
 import type { ExecuteResponse, ExecutionRecord } from '../domain/types';
 import type { Logger } from '../logger';
@@ -8,6 +8,7 @@ import type { Metrics } from '../telemetry/metrics';
 import { storedInput } from '../telemetry/privacy';
 import { describeAjvErrors } from './app-loader';
 import type { CallOutcome } from './sandbox/pool';
+import type { ErrorCode as SandboxErrorCode } from './sandbox/protocol';
 import type { LiveApp, LiveProgram, Registry } from './registry';
 
 export const MAX_BATCH = 1000;
@@ -117,7 +118,6 @@ export class Executor {
       error: String((err as Error)?.stack ?? err),
     });
     const internal = new ApiError(
-      500,
       'internal_error',
       'internal error on this item; the server log has details',
     );
@@ -129,20 +129,18 @@ export class Executor {
     const app = this.registry.require(appId);
     if (app.config.status === 'paused') {
       throw new ApiError(
-        503,
         'paused',
         `Loop App '${appId}' is paused; POST /loop-apps/${appId}/resume to serve again`,
       );
     }
     if (app.config.status === 'archived') {
       throw new ApiError(
-        410,
         'archived',
         `Loop App '${appId}' is archived; its data is kept but it no longer executes`,
       );
     }
     if (!app.program) {
-      throw new ApiError(503, 'no_active_version', `Loop App '${appId}' has no active program version yet`, {
+      throw new ApiError('no_active_version', `Loop App '${appId}' has no active program version yet`, {
         load_error: app.loadError,
       });
     }
@@ -151,7 +149,7 @@ export class Executor {
 
   private checkInput(app: LiveApp, input: unknown): void {
     if (!app.validators.validateInput(input)) {
-      throw new ApiError(400, 'invalid_input', `input does not match the input_schema of '${app.id}'`, {
+      throw new ApiError('invalid_input', `input does not match the input_schema of '${app.id}'`, {
         errors: describeAjvErrors(app.validators.validateInput.errors),
       });
     }
@@ -163,7 +161,7 @@ export class Executor {
       return await program.ready();
     } catch (err) {
       app.loadError = `${program.version}/program.js failed to load: ${(err as Error).message}`;
-      throw new ApiError(503, 'load_error', app.loadError);
+      throw new ApiError('load_error', app.loadError);
     }
   }
 
@@ -188,12 +186,9 @@ export class Executor {
     let failure: ApiError | null = null;
     if (!outcome.ok) {
       const { code, message } = outcome.error;
-      // named for the limit it broke (execution.max_result_bytes), as invalid_output is for the schema
-      const apiCode = code === 'result_too_large' ? code : `program_${code}`;
-      failure = new ApiError(code === 'timeout' ? 504 : 502, apiCode, `${program.version}: ${message}`);
+      failure = new ApiError(CALL_FAILURES[code], `${program.version}: ${message}`);
     } else if (!app.validators.validateOutput(outcome.answer.result)) {
       failure = new ApiError(
-        502,
         'invalid_output',
         `${program.version} answered a result that violates output_schema`,
         {
@@ -241,6 +236,17 @@ export class Executor {
     };
   }
 }
+
+/** What a failed sandbox call is answered as (result_too_large is named for its limit, as invalid_output is). */
+const CALL_FAILURES: Record<SandboxErrorCode, ErrorCode> = {
+  timeout: 'program_timeout',
+  memory: 'program_memory',
+  program_error: 'program_error',
+  bad_answer: 'program_bad_answer',
+  result_too_large: 'result_too_large',
+  sandbox_crash: 'program_crash',
+  not_loaded: 'load_error',
+};
 
 /** Sends `rollout.percent` of calls to the canary candidate, the rest to the active version. */
 function route(app: LiveApp & { program: LiveProgram }): LiveProgram {

@@ -18,7 +18,7 @@ export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 export function checkUpload(upload: ProgramUpload): void {
   if (!upload || typeof upload.code !== 'string' || !upload.code.trim()) {
     throw badRequest(
-      'invalid_program',
+      'invalid_upload',
       'send the program as {"code": "function execute(input) { … }", "files": {…}}',
     );
   }
@@ -30,7 +30,7 @@ export function checkUpload(upload: ProgramUpload): void {
       typeof text !== 'string'
     ) {
       throw badRequest(
-        'invalid_program',
+        'invalid_upload',
         `file '${name}' must have a plain name (letters, digits, . _ -) and text content`,
       );
     }

@@ -138,7 +138,7 @@ export class Registry {
     const app = this.apps.get(id);
     if (app) return app;
     const why = this.loadErrors.get(id);
-    if (why) throw new ApiError(503, 'load_error', `Loop App '${id}' could not be loaded: ${why}`);
+    if (why) throw new ApiError('load_error', `Loop App '${id}' could not be loaded: ${why}`);
     throw notFound(`no Loop App '${id}'`);
   }
 

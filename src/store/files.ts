@@ -21,9 +21,7 @@ export function storageError(err: unknown, what: string): unknown {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
   const why = code === 'EDQUOT' ? 'the disk quota is used up' : 'the disk is full';
-  return new ApiError(
-    507,
-    'insufficient_storage',
+  return new ApiError('insufficient_storage',
     `${why}: ${what} could not be saved, and nothing of it was written; free some space and try again`,
     { errno: code },
   );

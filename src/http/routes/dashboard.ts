@@ -51,7 +51,6 @@ export function dashboardRoutes(): Router {
     // the API keeps serving; the page says what is missing instead of failing the whole server
     router.get('/', () => {
       throw new ApiError(
-        404,
         'not_found',
         'the dashboard is not installed: web/ is missing from the repository root beside dist/',
       );
