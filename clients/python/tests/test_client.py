@@ -190,6 +190,41 @@ class ExecuteTest(ServerTestCase):
         self.assertIsInstance(result["execution_id"], str)
         self.assertIsInstance(result["sampled"], bool)  # sampling is random (5 % by default)
 
+    def test_sampling_rate_1_samples_every_execution_and_rate_0_none(self) -> None:
+        client = self.client("py-sampling")
+        program = {"code": SPAM_PROGRAM, "files": SPAM_FILES}
+        client.create_app(spam_spec("py-sampling", program=program, validation={"oracle": "human"}))
+
+        def run(n: int) -> List[Dict[str, Any]]:
+            return [client.execute({"text": f"message {i}"}) for i in range(n)]
+
+        self.assertEqual(client.update_app({"sampling": {"rate": 1, "strategy": "random"}})["sampling"],
+                         {"rate": 1, "strategy": "random"})
+        sampled = run(20)
+        self.assertEqual([r["sampled"] for r in sampled], [True] * 20)
+
+        # A PATCH changes only what it names: the strategy stays random.
+        self.assertEqual(client.update_app({"sampling": {"rate": 0}})["sampling"], {"rate": 0, "strategy": "random"})
+        unsampled = run(20) + client.execute_batch([{"text": "a"}, {"text": "b"}])["results"]
+        self.assertEqual([r["sampled"] for r in unsampled], [False] * 22)
+        client.update_app({"sampling": {"strategy": "uncertainty"}})
+        more = run(20)
+        self.assertEqual([r["sampled"] for r in more], [False] * 20, "rate 0 samples nothing with either strategy")
+
+        # The execution log says the same; only the sampled executions wait for review.
+        deadline = time.monotonic() + 5
+        logged: Dict[str, Dict[str, Any]] = {}
+        while len(logged) < 62 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            logged = {e["id"]: e for e in client.executions(limit=100)["executions"]}
+        self.assertEqual(len(logged), 62)
+        for r in sampled:
+            self.assertEqual((logged[r["execution_id"]]["sampled"], logged[r["execution_id"]]["sample_rule"]),
+                             (True, "random"))
+        for r in unsampled + more:
+            self.assertNotEqual(logged[r["execution_id"]].get("sampled"), True)
+        self.assertEqual(client.review_queue(limit=100)["total"], 20)
+
     def test_batch_answers_in_order_with_per_item_errors(self) -> None:
         results = self.client().execute_batch([{"text": "free prize"}, {"nope": 1}, {"text": "lunch?"}])["results"]
         self.assertEqual([r.get("output") for r in results], ["spam", None, "ham"])

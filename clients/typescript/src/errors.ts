@@ -1,5 +1,7 @@
 /** Errors thrown by the client: one class per kind of failure, all subclasses of {@link LoopaiError}. */
 
+import type { BatchItemError } from './types';
+
 export interface LoopaiErrorInit {
   /** HTTP status; undefined when no answer came (timeout, connection failure) or the client itself gave up. */
   status?: number;
@@ -107,14 +109,15 @@ export function errorForResponse(
     status,
     code: sent?.code ?? `http_${status}`,
     details: sent?.details,
-    requestId: context.requestId ?? sent?.requestId,
+    requestId: context.requestId,
     retryAfterMs: context.retryAfterMs,
   });
 }
 
-function parseErrorBody(
-  body: string,
-): { code?: string; message?: string; details?: Record<string, unknown>; requestId?: string } | null {
+/** The documented fields of an error body; a code this version of the SDK does not know yet is passed on as is. */
+type ErrorBody = Partial<Omit<BatchItemError['error'], 'code'>> & { code?: string };
+
+function parseErrorBody(body: string): ErrorBody | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -123,11 +126,11 @@ function parseErrorBody(
   }
   const error = (parsed as { error?: unknown } | null)?.error;
   if (!error || typeof error !== 'object') return null;
-  const { code, message, details, request_id } = error as Record<string, unknown>;
+  // Only the fields of the documented error body (the contract test compares BatchItemError with it).
+  const { code, message, details } = error as { [K in keyof BatchItemError['error']]?: unknown };
   return {
     code: typeof code === 'string' ? code : undefined,
     message: typeof message === 'string' ? message : undefined,
     details: details && typeof details === 'object' ? (details as Record<string, unknown>) : undefined,
-    requestId: typeof request_id === 'string' ? request_id : undefined,
   };
 }

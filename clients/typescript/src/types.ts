@@ -10,6 +10,59 @@ export type GeneratorChoice = 'auto' | 'learner' | 'llm';
 export type SampleRule = 'random' | 'uncertainty';
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed';
 
+/** The codes of the server's error answers; the README's catalogue gives each one's HTTP status and meaning. */
+export type ErrorCode =
+  | 'malformed_json'
+  | 'malformed_url'
+  | 'malformed_request'
+  | 'bad_request'
+  | 'too_deep'
+  | 'invalid_body'
+  | 'missing_input'
+  | 'invalid_batch'
+  | 'invalid_input'
+  | 'invalid_id'
+  | 'invalid_version'
+  | 'invalid_execution_id'
+  | 'invalid_limit'
+  | 'invalid_filter'
+  | 'invalid_spec'
+  | 'invalid_schema'
+  | 'invalid_settings'
+  | 'invalid_examples'
+  | 'invalid_upload'
+  | 'examples_required'
+  | 'cannot_generate'
+  | 'missing_expected_output'
+  | 'invalid_expected_output'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'conflict'
+  | 'execution_failed'
+  | 'archived'
+  | 'body_too_large'
+  | 'unsupported_media_type'
+  | 'range_not_satisfiable'
+  | 'invalid_program'
+  | 'rate_limited'
+  | 'headers_too_large'
+  | 'internal_error'
+  | 'program_error'
+  | 'program_bad_answer'
+  | 'program_memory'
+  | 'program_crash'
+  | 'invalid_output'
+  | 'result_too_large'
+  | 'paused'
+  | 'no_active_version'
+  | 'load_error'
+  | 'program_timeout'
+  | 'insufficient_storage';
+/** `create`: the generation job of a new app (or of a regeneration); `improve`: one of the improvement loop. */
+export type JobType = 'create' | 'improve';
+
 // --- Loop Apps ----------------------------------------------------------------------------------------------------
 
 /** Settings of a Loop App that `PATCH /loop-apps/{id}` may change (any subset, nested objects in part). */
@@ -43,7 +96,12 @@ export interface LoopAppSettings {
     redact?: Array<'email' | 'phone' | 'card'>;
   };
   retention_days?: number;
-  execution?: { timeout_ms?: number; memory_mb?: number };
+  execution?: {
+    timeout_ms?: number;
+    memory_mb?: number;
+    /** The largest answer of one call, as UTF-8 JSON. */
+    max_result_bytes?: number;
+  };
 }
 
 /** One labelled row: what the program should answer for an input. */
@@ -101,7 +159,12 @@ export interface LoopApp {
     redact: Array<'email' | 'phone' | 'card'>;
   };
   retention_days: number;
-  execution: { timeout_ms: number; memory_mb: number };
+  execution: {
+    timeout_ms: number;
+    memory_mb: number;
+    /** The largest answer of one call, as UTF-8 JSON. */
+    max_result_bytes: number;
+  };
   /** The version the `active` link points to on disk. */
   current_version: string | null;
   /** The version actually answering (differs while a new one loads, or if it failed to load). */
@@ -143,9 +206,9 @@ export interface ExecuteResponse<O = unknown> {
   sampled: boolean;
 }
 
-/** A batch item that failed, in its place in `results`. */
+/** The body of an error answer; also a batch item that failed, in its place in `results`. */
 export interface BatchItemError {
-  error: { code: string; message: string; details?: Record<string, unknown> };
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
 }
 
 export interface BatchResponse<O = unknown> {
@@ -163,6 +226,18 @@ export interface EvalReport {
   confusion?: Record<string, Record<string, number>>;
 }
 
+/** A new version against the active one, on the same held-out rows neither trained on. */
+export interface Comparison {
+  /** The version compared with. */
+  version: string;
+  /** Its accuracy on those rows. */
+  accuracy: number;
+  /** The new version's accuracy on those rows. */
+  candidate_accuracy: number;
+  /** How many rows. */
+  n: number;
+}
+
 export interface Version {
   version: string;
   created_at: string;
@@ -176,7 +251,9 @@ export interface Version {
   files: Record<string, string>;
   notes?: string;
   /** On regeneration: the then active version's score on the same held-out rows. */
-  compared_with?: { version: string; accuracy: number; n: number };
+  compared_with?: Comparison;
+  /** What a generated version learned from: the first `examples` rows, and whether a fifth was held out. */
+  seen?: { examples: number; held_out: boolean };
   candidates?: Array<{ generator: string; accuracy: number | null; error?: string }>;
   [field: string]: unknown;
 }
@@ -191,7 +268,10 @@ export interface Execution {
   id: string;
   ts: string;
   version: string;
+  /** The input as stored (per the app's `privacy.store_inputs`: maybe redacted, or null). */
   input: unknown;
+  /** With `privacy.store_inputs: hashed`: the input's sha256 (and `input` is null). */
+  input_hash?: string;
   output: unknown;
   confidence: number | null;
   latency_ms: number;
@@ -272,14 +352,23 @@ export interface Analytics {
   loop_app_id: string;
   days: DailyStat[];
   summary: {
+    /** The version answering now. */
+    active_version: string | null;
     executions: number;
+    errors: number;
+    samples: number;
+    validations: number;
     oracle_calls: number;
     oracle_share: number | null;
     estimated_savings: number;
+    /** Over the last `accuracy_window` verdicts of the active version. */
     accuracy: number | null;
     accuracy_ci: [number, number] | null;
-    validations: number;
+    accuracy_window: number;
+    /** Samples waiting for a verdict. */
     pending: number;
+    /** Samples dropped unchecked: the oldest when too many wait, or ones whose input is no longer kept. */
+    dropped: number;
     [figure: string]: unknown;
   };
 }
@@ -306,6 +395,10 @@ export interface ValidateResponse {
   failed: number;
   pending: number;
   oracle_calls: number;
+  /** The daily cap of oracle calls (`validation.daily_oracle_cap`) was reached in this pass. */
+  capped: boolean;
+  /** What went wrong in this pass (e.g. no LLM configured). */
+  errors: string[];
   [field: string]: unknown;
 }
 
@@ -326,7 +419,7 @@ export interface JobResult {
   activated: boolean;
   generator: string;
   eval: EvalReport;
-  compared_with?: { version: string; accuracy: number; n: number };
+  compared_with?: Comparison;
   candidates?: Array<{ generator: string; accuracy: number | null; error?: string }>;
   decision?: 'created' | 'promoted' | 'canary' | 'testing' | 'rejected';
   [field: string]: unknown;
@@ -334,7 +427,7 @@ export interface JobResult {
 
 export interface Job {
   job_id: string;
-  type: string;
+  type: JobType;
   loop_app_id: string;
   state: JobState;
   progress: string[];

@@ -60,8 +60,54 @@ describe('LoopaiClient against the real server', () => {
       assert.equal(result.loop_app_id, 'spam-test');
       assert.equal(result.version, 'v1');
       assert.equal(typeof result.execution_id, 'string');
-      assert.equal(typeof result.sampled, 'boolean');
+      assert.equal(typeof result.sampled, 'boolean'); // spam-test samples 5 %, at random
       assert.ok(result.latency_ms > 0);
+    });
+
+    it('samples every execution at sampling rate 1 and none at rate 0', async () => {
+      const app = client('ts-sampling');
+      await app.createApp({ ...spamSpec('ts-sampling'), program, validation: { oracle: 'human' } });
+      const run = async (n: number) =>
+        Promise.all(Array.from({ length: n }, (_, i) => app.execute({ text: `message ${i}` })));
+
+      const all = await app.updateApp({ sampling: { rate: 1, strategy: 'random' } });
+      assert.deepEqual(all.sampling, { rate: 1, strategy: 'random' });
+      const sampled = await run(20);
+      assert.deepEqual(
+        sampled.map((r) => r.sampled),
+        Array(20).fill(true),
+      );
+      // A sampled execution waits for a verdict.
+      await eventually(async () => assert.equal((await app.reviewQueue()).total, 20));
+
+      const none = await app.updateApp({ sampling: { rate: 0 } });
+      assert.deepEqual(none.sampling, { rate: 0, strategy: 'random' }, 'a PATCH changes only what it names');
+      const unsampled = [
+        ...(await run(20)),
+        ...(await app.executeBatch([{ text: 'a' }, { text: 'b' }])).results,
+      ];
+      assert.deepEqual(
+        unsampled.map((r) => ('sampled' in r ? r.sampled : r.error.code)),
+        Array(22).fill(false),
+      );
+      await app.updateApp({ sampling: { strategy: 'uncertainty' } });
+      assert.deepEqual(
+        (await run(20)).map((r) => r.sampled),
+        Array(20).fill(false),
+        'rate 0 samples nothing with either strategy',
+      );
+
+      // The execution log says the same, and nothing more waits for review.
+      const logged = await eventually(async () => {
+        const { executions } = await app.executions({ limit: 100 });
+        assert.equal(executions.length, 62);
+        return new Map(executions.map((e) => [e.id, e]));
+      });
+      for (const r of sampled) assert.equal(logged.get(r.execution_id)?.sampled, true);
+      for (const r of sampled) assert.equal(logged.get(r.execution_id)?.sample_rule, 'random');
+      const ids = unsampled.flatMap((r) => ('execution_id' in r ? [r.execution_id] : []));
+      for (const id of ids) assert.notEqual(logged.get(id)?.sampled, true);
+      assert.equal((await app.reviewQueue()).total, 20);
     });
 
     it('answers a batch in order, with per-item errors', async () => {
