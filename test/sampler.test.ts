@@ -38,6 +38,11 @@ describe('sampling', () => {
     expect(random.reduce((a, p) => a + p.confidence, 0) / random.length).toBeGreaterThan(0.4);
   });
 
+  test('rate 1 samples every execution, with either strategy', () => {
+    expect(run('uncertainty', 1)).toHaveLength(N);
+    expect(run('random', 1)).toHaveLength(N);
+  });
+
   test('no confidence: uncertainty falls back to random; rate 0 samples nothing', () => {
     const sampler = new Sampler(prng(3));
     let n = 0;

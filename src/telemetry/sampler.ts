@@ -52,6 +52,8 @@ export class Sampler {
   decide(key: string, sampling: LoopAppConfig['sampling'], confidence: number | null): SampleRule | null {
     const { rate, strategy } = sampling;
     if (rate <= 0) return null;
+    // every execution, whatever the strategy (its two draws would otherwise overlap and miss some)
+    if (rate >= 1) return 'random';
     if (strategy === 'random' || confidence === null) return this.random() < rate ? 'random' : null;
     let histogram = this.histograms.get(key);
     if (!histogram) this.histograms.set(key, (histogram = new ConfidenceHistogram()));
