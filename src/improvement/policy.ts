@@ -4,8 +4,9 @@ import type { Logger } from '../logger';
 import type { Admin } from '../runtime/admin';
 import type { Job } from '../synthesis/jobs';
 import type { SynthesisResult, Synthesizer } from '../synthesis/synthesizer';
-import { dropZ } from '../telemetry/analytics';
+import { dropZ, type Tally } from '../telemetry/analytics';
 import type { Notify } from '../telemetry/webhooks';
+import type { PolicyState } from './policy-state';
 import type { ValidationReport, ValidationState, Validator } from './validator';
 
 /** Improvement events webhooks hear about as they are (promotions and rollbacks come from Admin.activate). */
@@ -18,35 +19,6 @@ const FORWARDED = [
 
 /** z of a one-sided test at 95 %: how sure a drop must be before a promotion is rolled back. */
 const SIGNIFICANT = 1.645;
-
-interface Tally {
-  n: number;
-  correct: number;
-}
-
-/** A canary: both arms' verdict totals when it started, so what was judged during it is the difference. */
-interface CanaryState {
-  candidate: string;
-  active: string;
-  since: string;
-  start: { candidate: Tally; active: Tally };
-}
-
-/** A promotion under watch: the version it replaced and how well that one did. */
-interface WatchState {
-  version: string;
-  previous: string;
-  since: string;
-  start: Tally;
-  baseline: Tally;
-}
-
-interface PolicyState {
-  /** `verdicts` when the last improvement started: the next waits for `min_samples` new ones. */
-  last_attempt?: number;
-  canary?: CanaryState;
-  watch?: WatchState;
-}
 
 export interface ImprovementResult extends SynthesisResult {
   decision: 'created' | 'promoted' | 'canary' | 'testing' | 'rejected';
@@ -115,7 +87,7 @@ export class Improver {
       });
     this.synthesizer.choose(this.admin.app(id).config);
     const state = await this.validator.state(id);
-    (state.policy as PolicyState).last_attempt = state.verdicts;
+    state.policy.last_attempt = state.verdicts;
     await this.validator.savePolicy(id);
     return this.synthesizer.jobs.submit('improve', id, async (progress) => {
       progress(`improving: ${reason}`);
@@ -199,7 +171,7 @@ export class Improver {
       const compared = (await this.store.readMetadata(id, version))?.compared_with;
       if (compared) baseline = { n: compared.n, correct: Math.round(compared.accuracy * compared.n) };
     }
-    (state.policy as PolicyState).watch = {
+    state.policy.watch = {
       version,
       previous,
       since: new Date().toISOString(),
@@ -212,7 +184,7 @@ export class Improver {
 
   private async startCanary(id: string, candidate: string, active: string): Promise<void> {
     const state = await this.validator.state(id);
-    (state.policy as PolicyState).canary = {
+    state.policy.canary = {
       candidate,
       active,
       since: new Date().toISOString(),
@@ -229,7 +201,7 @@ export class Improver {
     const app = this.admin.registry.get(id);
     if (!app || app.config.status === 'archived' || !app.program) return;
     const state = await this.validator.state(id);
-    const policy = state.policy as PolicyState;
+    const policy = state.policy;
     if (await this.reviewCanary(id, state, policy)) return;
     await this.reviewWatch(id, state, policy);
     await this.maybeImprove(id, state, policy);

@@ -16,7 +16,9 @@ import {
   tempPath,
   writeAtomic,
 } from './files';
+import { ExecutionFiles } from './executions';
 import { Layout } from './layout';
+import { ValidationFiles } from './validation-files';
 
 /** Largest file a version may hold; programs are small, and this bounds what a load reads into memory. */
 const MAX_VERSION_FILE_BYTES = 16 * 1024 * 1024;
@@ -41,9 +43,15 @@ export interface ActivationRecord {
 /** The filesystem database: one folder per Loop App (see DESIGN.md, "Data on disk"). */
 export class AppStore {
   readonly layout: Layout;
+  /** Each app's execution log. */
+  readonly executions: ExecutionFiles;
+  /** Each app's verdicts, validation state and analytics. */
+  readonly validation: ValidationFiles;
 
   constructor(dataDir: string) {
     this.layout = new Layout(dataDir);
+    this.executions = new ExecutionFiles(this.layout);
+    this.validation = new ValidationFiles(this.layout);
   }
 
   async listAppIds(): Promise<string[]> {
@@ -280,22 +288,9 @@ export class AppStore {
     return (await readLastJsonl<ImprovementEvent>(this.layout.events(id), limit)).reverse();
   }
 
-  /** The newest `limit` executions, newest first, read from the ends of the newest day files. */
-  async recentExecutions(id: string, limit: number): Promise<ExecutionRecord[]> {
-    const days = (await fsp.readdir(this.layout.executionsDir(id)).catch(() => [] as string[]))
-      .filter((f) => /^\d{4}-\d{2}-\d{2}\.jsonl$/.test(f))
-      .sort()
-      .reverse();
-    const out: ExecutionRecord[] = [];
-    for (const day of days) {
-      if (out.length >= limit) break;
-      const records = await readLastJsonl<ExecutionRecord>(
-        path.join(this.layout.executionsDir(id), day),
-        limit - out.length,
-      );
-      out.push(...records.reverse());
-    }
-    return out;
+  /** The newest `limit` executions, newest first. */
+  recentExecutions(id: string, limit: number): Promise<ExecutionRecord[]> {
+    return this.executions.newest(id, limit);
   }
 }
 

@@ -21,7 +21,8 @@ export function storageError(err: unknown, what: string): unknown {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
   const why = code === 'EDQUOT' ? 'the disk quota is used up' : 'the disk is full';
-  return new ApiError('insufficient_storage',
+  return new ApiError(
+    'insufficient_storage',
     `${why}: ${what} could not be saved, and nothing of it was written; free some space and try again`,
     { errno: code },
   );
@@ -214,19 +215,6 @@ function isJson(text: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Repairs a torn tail now (appends do it themselves; this is for a reader about to rely on whole lines). */
-export async function repairTornTail(file: string): Promise<void> {
-  await appending.run(file, async () => {
-    const handle = await fsp.open(file, 'r+').catch(() => null);
-    if (!handle) return;
-    try {
-      await repairTail(handle);
-    } finally {
-      await handle.close();
-    }
-  });
 }
 
 /** Parses JSONL text, skipping blank lines and a torn line (a crash mid-append carries nothing whole). */

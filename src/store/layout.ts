@@ -12,6 +12,10 @@ export class Layout {
   app(id: string): string {
     return path.join(this.appsDir, checkLoopAppId(id));
   }
+  /** The app folder a path inside it belongs to (`loop-apps/{id}/…` → `loop-apps/{id}`). */
+  appFolderOf(file: string): string {
+    return path.join(this.appsDir, path.relative(this.appsDir, file).split(path.sep)[0]);
+  }
   config(id: string): string {
     return path.join(this.app(id), 'config.yaml');
   }

@@ -1,4 +1,11 @@
 /** Daily analytics per version: counters that add up incrementally, and what is derived from them. */
+import { dict } from '../domain/dict';
+
+/** Answers judged and how many of them were right. */
+export interface Tally {
+  n: number;
+  correct: number;
+}
 
 /** Latency buckets grow by 10 % from 1 µs: percentiles within 10 %, from a sparse map of a few dozen counts. */
 const GROWTH = 1.1;
@@ -67,8 +74,21 @@ export const emptyCounters = (): Counters => ({
   validations: 0,
   correct: 0,
   oracle_calls: 0,
-  latency: {},
+  latency: dict<number>(),
 });
+
+const COUNTS = ['executions', 'errors', 'samples', 'validations', 'correct', 'oracle_calls'] as const;
+
+/**
+ * Adds `more` into `into`, histogram too. Counters add up, so what was counted apart (in another pass, or as
+ * saved in a file, where a field may be missing) merges into one.
+ */
+export function addCounters(into: Counters, more: Partial<Counters>): void {
+  for (const key of COUNTS) into[key] += more[key] ?? 0;
+  for (const [bucket, n] of Object.entries(more.latency ?? {})) {
+    into.latency[bucket] = (into.latency[bucket] ?? 0) + n;
+  }
+}
 
 /** One row of `daily-stats.json` and of `GET /loop-apps/{id}/analytics`. */
 export interface DailyStat {

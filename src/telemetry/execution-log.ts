@@ -1,8 +1,7 @@
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import type { ExecutionRecord } from '../domain/types';
-import { appendJsonLines, serialise } from '../store/files';
-import { Layout } from '../store/layout';
+import { ExecutionFiles } from '../store/executions';
+import { serialise } from '../store/files';
+import type { Layout } from '../store/layout';
 
 export interface ExecutionLogOptions {
   /** Told about lines given up: over the backlog cap, or a record that cannot be serialised. */
@@ -25,6 +24,7 @@ export class ExecutionLog {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private readonly maxBacklogChars: number;
+  private readonly store: ExecutionFiles;
 
   constructor(
     private readonly layout: Layout,
@@ -33,6 +33,7 @@ export class ExecutionLog {
     private readonly options: ExecutionLogOptions = {},
   ) {
     this.maxBacklogChars = options.maxBacklogChars ?? 64 * 1024 * 1024;
+    this.store = new ExecutionFiles(layout);
   }
 
   append(appId: string, record: ExecutionRecord): void {
@@ -72,10 +73,7 @@ export class ExecutionLog {
       if (failures.length) this.options.onDrop?.(file, failures.length, failures[0].message);
       const lines = [...this.takeBacklog(file), ...fresh];
       try {
-        // an app folder removed meanwhile is not made again just to hold its last log lines
-        const appDir = path.dirname(path.dirname(path.dirname(file)));
-        if (!(await fsp.stat(appDir).catch(() => null))) continue;
-        await appendJsonLines(file, lines, `${lines.length} execution records`);
+        await this.store.append(file, lines, `${lines.length} execution records`);
       } catch (err) {
         this.keep(file, lines);
         this.onError(err);
