@@ -7,7 +7,7 @@ RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bench ./bench
-COPY test/helpers/openai-server.ts ./test/helpers/openai-server.ts
+COPY devtools ./devtools
 RUN npm run build && npm prune --omit=dev
 
 # Run stage: the compiled server, production dependencies, default settings and the example apps.

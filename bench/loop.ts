@@ -15,7 +15,7 @@ import { canonical, evaluateInSandbox } from '../src/synthesis/evaluate';
 import type { Labelled } from '../src/synthesis/generator';
 import { learn } from '../src/synthesis/learner';
 import { DATASETS_DIR, load, perClass } from './datasets';
-import { jsonReply, lastMessage, startOpenAiTestServer } from '../test/helpers/openai-server';
+import { jsonReply, lastMessage, startOpenAiTestServer } from '../devtools/openai-compatible-server';
 
 const ROOT = path.join(__dirname, '..', '..');
 const DIR = DATASETS_DIR;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import type { RunningServer } from '../src/server';
 import { SPAM_PROGRAM, spamConfig, tmpDataDir, writeApp } from './helpers/apps';
-import { startOpenAiTestServer, type OpenAiTestServer } from './helpers/openai-server';
+import { startOpenAiTestServer, type OpenAiTestServer } from '../devtools/openai-compatible-server';
 import { freePort } from './helpers/process';
 import { call, eventually, startTestServer } from './helpers/server';
 

@@ -6,7 +6,12 @@ import { createLlmClient, describeLlmError } from '../src/synthesis/llm/client';
 import { LlmGenerator } from '../src/synthesis/llm/generator';
 import { extractCode } from '../src/synthesis/llm/prompt';
 import { spamConfig } from './helpers/apps';
-import { lastMessage, programReply, startOpenAiTestServer, type Script } from './helpers/openai-server';
+import {
+  lastMessage,
+  programReply,
+  startOpenAiTestServer,
+  type Script,
+} from '../devtools/openai-compatible-server';
 import { freePort } from './helpers/process';
 
 const train: Labelled[] = [

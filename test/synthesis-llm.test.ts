@@ -1,6 +1,6 @@
 import type { RunningServer } from '../src/server';
 import { spamConfig, tmpDataDir } from './helpers/apps';
-import { programReply, startOpenAiTestServer } from './helpers/openai-server';
+import { programReply, startOpenAiTestServer } from '../devtools/openai-compatible-server';
 import { call, eventually, startTestServer } from './helpers/server';
 
 const LENGTH_BUCKET = `function execute(input) {

@@ -7,7 +7,7 @@ import {
   lastMessage,
   startOpenAiTestServer,
   type OpenAiTestServer,
-} from './helpers/openai-server';
+} from '../devtools/openai-compatible-server';
 import { call, eventually, startTestServer } from './helpers/server';
 import { startTeacher, truth } from './helpers/teacher';
 

@@ -1,3 +1,7 @@
+/**
+ * A local OpenAI-compatible chat-completions server whose answers are scripted per request: the tests and the
+ * improvement-loop benchmark run the real `openai` client against it instead of a hosted LLM.
+ */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
