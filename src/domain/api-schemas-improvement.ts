@@ -121,7 +121,12 @@ export const analyticsSchema = {
       type: 'object',
       required: ['executions', 'oracle_calls', 'accuracy', 'pending'],
       properties: {
-        active_version: nullable('string'),
+        serving_version: nullable('string'),
+        active_version: {
+          ...nullable('string'),
+          deprecated: true,
+          description: 'old name of serving_version',
+        },
         executions: integer,
         errors: integer,
         samples: integer,
@@ -134,6 +139,7 @@ export const analyticsSchema = {
         accuracy_window: integer,
         pending: integer,
         dropped: integer,
+        validated_at: { ...nullable('string'), description: 'when accuracy and savings were last computed' },
       },
     },
   },

@@ -39,12 +39,15 @@ export interface ValidatorDeps {
 
 /** The summary of `GET /loop-apps/{id}/analytics`: every day together, and the active version's window. */
 export interface AnalyticsSummary extends Totals {
+  serving_version: string | null;
+  /** The old name of serving_version, emitted for one more release. */
   active_version: string | null;
   accuracy: number | null;
   accuracy_ci: [number, number] | null;
   accuracy_window: number;
   pending: number;
   dropped: number;
+  validated_at: string | null;
 }
 
 /** `GET /loop-apps/{id}/analytics`. */
@@ -94,6 +97,7 @@ export class Validator {
   validate(id: string): Promise<ValidationReport> {
     const app = this.registry.require(id);
     return this.withCurrentState(id, async (state, ingested) => {
+      state.validated_at = new Date().toISOString();
       await this.states.save(id, state);
       const report: ValidationReport = {
         ingested,
@@ -145,9 +149,16 @@ export class Validator {
     return windowAccuracy(state, version);
   }
 
+  /**
+   * Executions, errors and latency are counted from the execution log up to the last flush, so they are current
+   * within a flush interval and as durable as the log; accuracy and savings come from validation passes.
+   */
   async analytics(id: string): Promise<Analytics> {
     const app = this.registry.require(id);
-    const state = await this.states.get(id);
+    const state = await this.withCurrentState(id, async (s, ingested) => {
+      if (ingested) await this.states.save(id, s);
+      return s;
+    });
     const days = dailyStats(state.stats, app.config.validation.cost_per_call);
     const active = app.program?.version ?? null;
     const window = windowAccuracy(state, active);
@@ -155,6 +166,7 @@ export class Validator {
       loop_app_id: id,
       days,
       summary: {
+        serving_version: active,
         active_version: active,
         ...totalsOf(days),
         accuracy: window.accuracy,
@@ -162,6 +174,7 @@ export class Validator {
         accuracy_window: window.n,
         pending: state.pending.length,
         dropped: state.dropped,
+        validated_at: state.validated_at,
       },
     };
   }

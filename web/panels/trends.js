@@ -3,7 +3,7 @@
 import { byDay, versionsOf } from '../analytics.js';
 import { api, settle } from '../api.js';
 import { chart, PALETTE } from '../charts.js';
-import { fill, h, isNum, joinParts, money, ms, num, pct } from '../dom.js';
+import { fill, h, isNum, joinParts, money, ms, num, pct, time } from '../dom.js';
 import { empty, errorBox, loading, panel, stat } from '../ui.js';
 
 const card = (title, body, note) =>
@@ -31,11 +31,16 @@ const statTiles = (app, summary) => [
           summary.accuracy_ci &&
             `95 % CI ${pct(summary.accuracy_ci[0], 0)}–${pct(summary.accuracy_ci[1], 0)}`,
           `${num(summary.accuracy_window)} checked`,
+          summary.validated_at && `as of ${time(summary.validated_at)}`,
         )
       : 'no validated samples yet',
   ),
   stat('Held-out accuracy', pct(app.accuracy), 'of the active version when it was made'),
-  stat('Executions', num(summary.executions), isNum(summary.errors) ? `${num(summary.errors)} errors` : null),
+  stat(
+    'Executions',
+    num(summary.executions),
+    isNum(summary.errors) ? `${num(summary.errors)} errors, live` : 'live',
+  ),
   stat('Waiting for review', num(summary.pending), 'sampled, not yet checked'),
   stat(
     'Estimated savings',

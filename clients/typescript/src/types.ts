@@ -353,6 +353,8 @@ export interface Analytics {
   days: DailyStat[];
   summary: {
     /** The version answering now. */
+    serving_version: string | null;
+    /** @deprecated the old name of `serving_version`. */
     active_version: string | null;
     executions: number;
     errors: number;
@@ -369,6 +371,8 @@ export interface Analytics {
     pending: number;
     /** Samples dropped unchecked: the oldest when too many wait, or ones whose input is no longer kept. */
     dropped: number;
+    /** When accuracy and savings were last computed (a validation pass); null before the first. */
+    validated_at: string | null;
     [figure: string]: unknown;
   };
 }

@@ -58,6 +58,8 @@ export interface ValidationState {
   /** Samples that could not be validated: the queue overflowed, or (privacy none/hashed) a restart lost the input. */
   dropped: number;
   policy: PolicyState;
+  /** When a validation pass last ran (null before the first): accuracy and savings are as of then. */
+  validated_at: string | null;
 }
 
 /** state.json as written by this or an earlier release; every field may be missing. */
@@ -77,6 +79,7 @@ export function restoreState(saved: SavedState): ValidationState {
     verdicts: saved.verdicts ?? 0,
     dropped: saved.dropped ?? 0,
     policy: saved.policy ?? {},
+    validated_at: typeof saved.validated_at === 'string' ? saved.validated_at : null,
   };
 }
 
