@@ -119,7 +119,7 @@ export const analyticsSchema = {
     },
     summary: {
       type: 'object',
-      required: ['executions', 'oracle_calls', 'accuracy', 'pending'],
+      required: ['executions', 'oracle_calls', 'accuracy', 'pending', 'serving_version', 'validated_at'],
       properties: {
         serving_version: nullable('string'),
         active_version: {
