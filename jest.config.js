@@ -4,9 +4,6 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   testTimeout: 30000,
-  // Every test closes what it starts, and --detectOpenHandles finds nothing; yet now and then a file watcher's
-  // inotify handle outlives its close and held the process for minutes after a green run. Exit when done.
-  forceExit: true,
   // chokidar 5 and readdirp are ES modules; Node runs them through require(), jest needs them compiled
   transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { allowJs: true } }] },
   transformIgnorePatterns: ['/node_modules/(?!(chokidar|readdirp)/)'],

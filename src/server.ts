@@ -129,9 +129,14 @@ export async function startServer(
     new LlmGenerator(llm, { model: settings.llm.model, repairRounds: settings.llm.repair_rounds }),
   ];
   const synthesizer = new Synthesizer(admin, generators, settings.generator, new Jobs(log));
+  // aborted first thing at close: oracle requests and back-off pauses in flight end at once
+  const stopping = new AbortController();
   const validator = new Validator({
     registry,
-    oracles: { llm: new LlmOracle(llm, settings.llm.model), http: new HttpOracle() },
+    oracles: {
+      llm: new LlmOracle(llm, settings.llm.model, stopping.signal),
+      http: new HttpOracle(stopping.signal),
+    },
     sampleInputs,
     metrics,
     flushExecutions: () => executions.flush(),
@@ -139,7 +144,7 @@ export async function startServer(
   });
   const improver = new Improver(admin, synthesizer, validator, log, webhooks.notify);
   const scheduler = new Scheduler(registry, validator, improver, log);
-  const watcher = new AppWatcher(store.layout.appsDir, (id) => registry.reload(id), log);
+  const watcher = new AppWatcher(store.layout.appsDir, (id) => registry.reloadChanged(id), log);
   let ready = false;
 
   await registry.loadAll();
@@ -179,11 +184,12 @@ export async function startServer(
   const close = () =>
     (closing ??= (async () => {
       ready = false;
+      stopping.abort();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await stopped;
       await watcher.close();
-      await scheduler.close();
+      await scheduler.close(); // validation passes in flight finish (their oracles stopped) before what they use
       webhooks.close();
       await synthesizer.jobs.idle();
       await registry.close();

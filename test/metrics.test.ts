@@ -2,20 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RunningServer } from '../src/server';
 import { spamConfig, tmpDataDir, writeApp } from './helpers/apps';
+import { metricValue as value } from './helpers/metrics';
 import { call, eventually, startTestServer } from './helpers/server';
 import { startTeacher } from './helpers/teacher';
-
-/** The value of one sample line of the Prometheus text, e.g. `loopai_executions_total{…} 3`. */
-function value(text: string, name: string, labels: Record<string, string> = {}): number | null {
-  const line = text
-    .split('\n')
-    .find((l) =>
-      l.startsWith(`${name}{`) || l.startsWith(`${name} `)
-        ? Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`))
-        : false,
-    );
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : null;
-}
 
 describe('GET /metrics', () => {
   let server: RunningServer;

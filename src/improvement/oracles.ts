@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type OpenAI from 'openai';
 import type { LoopAppConfig } from '../domain/types';
 import { describeAjvErrors } from '../runtime/app-loader';
@@ -19,8 +20,6 @@ export interface Oracle {
 const ATTEMPTS = 3;
 const BACKOFF_MS = 250;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** A failure worth another try, after `waitMs` (0: the usual backoff). */
 class RetryableError extends OracleError {
   constructor(
@@ -31,13 +30,30 @@ class RetryableError extends OracleError {
   }
 }
 
-async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
+/** Why an oracle stopped asking: the server is shutting down (the sample stays pending). */
+const stopped = () => new OracleError('the oracle was stopped: the server is shutting down');
+
+/** `work`, or the OracleError of `signal` as soon as it aborts (whatever `work` still waits for). */
+function unlessStopped<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(stopped());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** Tries `attempt` up to ATTEMPTS times; the pauses between end at once when `signal` aborts. */
+async function withRetries<T>(attempt: () => Promise<T>, signal: AbortSignal): Promise<T> {
   for (let i = 1; ; i++) {
+    if (signal.aborted) throw stopped();
     try {
-      return await attempt();
+      return await unlessStopped(attempt(), signal);
     } catch (err) {
       if (i >= ATTEMPTS || !(err instanceof RetryableError)) throw err;
-      await sleep(err.waitMs || BACKOFF_MS * 2 ** (i - 1) * (0.75 + Math.random() / 2));
+      const ms = err.waitMs || BACKOFF_MS * 2 ** (i - 1) * (0.75 + Math.random() / 2);
+      await sleep(ms, undefined, { signal }).catch(() => {
+        throw stopped();
+      });
     }
   }
 }
@@ -66,6 +82,8 @@ export class LlmOracle implements Oracle {
   constructor(
     private readonly client: OpenAI | null,
     private readonly model: string,
+    /** Aborted at shutdown: requests and pauses end at once. */
+    private readonly signal: AbortSignal,
   ) {}
 
   async label(app: LiveApp, input: unknown): Promise<unknown> {
@@ -75,7 +93,7 @@ export class LlmOracle implements Oracle {
         'no LLM is configured: set OPENAI_API_KEY (or OPENAI_BASE_URL for Ollama, vLLM …), or set validation.oracle to http or human',
       );
     }
-    return withRetries(() => this.ask(client, app, input));
+    return withRetries(() => this.ask(client, app, input), this.signal);
   }
 
   private async ask(client: OpenAI, app: LiveApp, input: unknown): Promise<unknown> {
@@ -88,14 +106,17 @@ export class LlmOracle implements Oracle {
     const messages = prompt(app.config, input);
     let content: string | null | undefined;
     try {
-      const response = await client.chat.completions.create({
-        model: this.model,
-        messages,
-        temperature: 0,
-        response_format: this.jsonModeOnly
-          ? { type: 'json_object' }
-          : { type: 'json_schema', json_schema: { name: 'oracle_answer', schema, strict: false } },
-      });
+      const response = await client.chat.completions.create(
+        {
+          model: this.model,
+          messages,
+          temperature: 0,
+          response_format: this.jsonModeOnly
+            ? { type: 'json_object' }
+            : { type: 'json_schema', json_schema: { name: 'oracle_answer', schema, strict: false } },
+        },
+        { signal: this.signal },
+      );
       content = response.choices[0]?.message?.content;
     } catch (err) {
       const status = (err as { status?: number }).status;
@@ -139,11 +160,16 @@ function prompt(config: LoopAppConfig, input: unknown): OpenAI.Chat.ChatCompleti
  * Timeouts, connection errors, 429 and 5xx are tried again (honouring Retry-After up to 30 s); other 4xx are not.
  */
 export class HttpOracle implements Oracle {
+  constructor(
+    /** Aborted at shutdown: requests and pauses end at once. */
+    private readonly signal: AbortSignal,
+  ) {}
+
   async label(app: LiveApp, input: unknown): Promise<unknown> {
     const http = app.config.validation.http;
     if (!http)
       throw new OracleError('validation.oracle is http but validation.http.url is not set in config.yaml');
-    return withRetries(() => this.ask(app, input, http));
+    return withRetries(() => this.ask(app, input, http), this.signal);
   }
 
   private async ask(
@@ -158,7 +184,7 @@ export class HttpOracle implements Oracle {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...http.headers },
         body: JSON.stringify({ loop_app_id: app.id, task: app.config.task, input }),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.signal]),
       });
     } catch (err) {
       const timedOut = (err as Error).name === 'TimeoutError';

@@ -10,11 +10,13 @@ const DAILY = '17 3 * * *';
 /**
  * Runs each app's validation pass (and the policy after it) on its `validation.schedule`, and the daily
  * retention job. Follows the registry: an edited schedule is picked up on reload, a removed or archived app
- * stops being scheduled. Passes of one app never overlap.
+ * stops being scheduled. Passes of one app never overlap; close() waits for the ones running.
  */
 export class Scheduler {
   private tasks = new Map<string, { schedule: string; task: ScheduledTask }>();
   private daily: ScheduledTask | null = null;
+  private running = new Set<Promise<void>>();
+  private closed = false;
 
   constructor(
     private readonly registry: Registry,
@@ -26,15 +28,24 @@ export class Scheduler {
   start(): void {
     for (const app of this.registry.list()) this.sync(app.id);
     this.registry.onChange((id) => this.sync(id));
-    this.daily = cron.schedule(DAILY, () => this.retention(), {
+    this.daily = cron.schedule(DAILY, () => this.track(this.retention()), {
       name: 'retention',
       noOverlap: true,
       timezone: 'UTC',
     });
-    void this.retention();
+    void this.track(this.retention());
+  }
+
+  /** Keeps work in flight in view until it settles, for close() to wait for. */
+  private track(work: Promise<void>): Promise<void> {
+    const done = () => void this.running.delete(work);
+    this.running.add(work);
+    work.then(done, done);
+    return work;
   }
 
   private sync(id: string): void {
+    if (this.closed) return; // a reload that ends after close() schedules nothing
     const app = this.registry.get(id);
     if (!app) this.validator.forget(id); // its folder is gone: so is what validation kept of it
     const current = this.tasks.get(id);
@@ -43,7 +54,7 @@ export class Scheduler {
     if (current) void current.task.destroy();
     this.tasks.delete(id);
     if (!schedule) return;
-    const task = cron.schedule(schedule, () => this.pass(id), {
+    const task = cron.schedule(schedule, () => this.track(this.pass(id)), {
       name: `validate-${id}`,
       noOverlap: true,
       timezone: 'UTC',
@@ -77,9 +88,12 @@ export class Scheduler {
     }
   }
 
+  /** Stops scheduling, then waits for the passes in flight (stop their oracles first, or this waits for them). */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.tasks.values()].map(({ task }) => task.destroy()));
     this.tasks.clear();
     await this.daily?.destroy();
+    await Promise.all(this.running);
   }
 }

@@ -2,7 +2,6 @@ import crypto from 'node:crypto';
 import yaml from 'js-yaml';
 import { ApiError, badRequest, conflict, notFound } from '../domain/errors';
 import { checkLoopAppId, checkVersion } from '../domain/ids';
-import { sampleFor } from '../domain/sample-input';
 import { DEFAULT_SETTINGS, specSchema, settingsPatchSchema } from '../domain/schemas';
 import type { LabelledExample, LoopAppConfig, VersionMetadata, VersionStatus } from '../domain/types';
 import Ajv from 'ajv';
@@ -15,7 +14,7 @@ import {
   unstorableExample,
   type ProgramUpload,
 } from './input-checks';
-import type { LiveApp, Registry } from './registry';
+import { programSource, type LiveApp, type Registry } from './registry';
 import type { Notify } from '../telemetry/webhooks';
 
 export type { ProgramUpload } from './input-checks';
@@ -33,10 +32,10 @@ export interface VersionView extends Omit<VersionMetadata, 'status'> {
 }
 
 /**
- * Loop App lifecycle: every change is written to the store first, then `registry.reload(id)` is awaited, so a
- * client reads its own writes and hand edits on disk take the very same path. The writes of one app run one at a
- * time (parallel requests queue, they do not race); the public methods take that lock, the private ones run
- * under it.
+ * Loop App lifecycle: every change is written to the store through `registry.update`, which reloads the app once
+ * after the write, so a client reads its own writes (and the watcher's echo of them reloads nothing). The writes
+ * of one app run one at a time (parallel requests queue, they do not race); the public methods take that lock,
+ * the private ones run under it.
  */
 export class Admin {
   private readonly writes = new KeyedLock();
@@ -78,7 +77,8 @@ export class Admin {
 
   /** Creates the app folder (no version yet) and loads it. */
   create(config: LoopAppConfig): Promise<void> {
-    return this.writes.run(config.loop_app_id, () => this.createFolder(config));
+    const id = config.loop_app_id;
+    return this.writes.run(id, () => this.registry.update(id, () => this.createFolder(config)));
   }
 
   private async createFolder(config: LoopAppConfig): Promise<void> {
@@ -90,17 +90,24 @@ export class Admin {
         throw conflict(`a Loop App '${config.loop_app_id}' already exists`);
       throw err;
     }
-    await this.registry.reload(config.loop_app_id);
   }
 
-  /** Creates an app with a hand-written first version that becomes active at once. */
+  /**
+   * Creates an app with a hand-written first version that becomes active at once: checked once before anything
+   * is written, then folder, version and `active` are written and loaded together.
+   */
   async createWithProgram(config: LoopAppConfig, upload: ProgramUpload): Promise<VersionView> {
     const id = config.loop_app_id;
     await this.checkProgram(id, upload, config);
     return this.writes.run(id, async () => {
-      await this.createFolder(config);
-      const meta = await this.writeVersion(id, upload, { generator: 'upload', parent: null });
-      return this.flip(id, meta.version, 'created');
+      const meta = await this.registry.update(id, async () => {
+        await this.createFolder(config);
+        const written = await this.writeVersion(id, upload, { generator: 'upload', parent: null });
+        await this.store.activate(id, written.version, 'created');
+        return written;
+      });
+      this.notify('version_promoted', id, { version: meta.version, from: null, reason: 'created' });
+      return this.version(id, meta.version);
     });
   }
 
@@ -151,13 +158,11 @@ export class Admin {
       const before = onDisk[key];
       next[key] = isPlainObject(before) && isPlainObject(value) ? { ...before, ...value } : value;
     }
-    await this.store.writeConfig(id, next);
-    await this.registry.reload(id);
+    await this.registry.update(id, () => this.store.writeConfig(id, next));
     const reloaded = this.app(id);
     if (reloaded.loadError) {
       // what was written does not load: put the working config back and say why
-      await this.store.writeConfig(id, onDisk);
-      await this.registry.reload(id);
+      await this.registry.update(id, () => this.store.writeConfig(id, onDisk));
       throw badRequest('invalid_settings', reloaded.loadError);
     }
     return reloaded;
@@ -167,7 +172,7 @@ export class Admin {
     return this.updateSettings(id, { status });
   }
 
-  /** Compiles and self-checks a program in the sandbox without writing anything; 422 with the reason if it fails. */
+  /** The self-check of a program not yet written, in the sandbox; 422 with the reason if it fails. */
   async checkProgram(
     id: string,
     upload: ProgramUpload,
@@ -178,30 +183,13 @@ export class Admin {
     // a key of its own per check: two requests checking the same code must not unload it under each other
     const key = `${id}@check@${crypto.randomUUID()}`;
     const execution = spec.execution ?? DEFAULT_SETTINGS.execution;
-    const input = sampleFor(spec.input_schema);
-    const pool = this.registry.pool;
+    const source = programSource(key, upload.code, upload.files ?? {}, execution);
     try {
-      await pool.load(
-        {
-          key,
-          code: upload.code,
-          files: upload.files ?? {},
-          timeoutMs: execution.timeout_ms,
-          memoryMb: execution.memory_mb,
-          maxResultBytes: execution.max_result_bytes,
-        },
-        input,
-      );
-      const outcome = await pool.run(key, input);
-      if (!outcome.ok) throw new Error(outcome.error.message);
-      if (!validators.validateOutput(outcome.answer.result)) {
-        throw new Error(`its answer to ${JSON.stringify(input)} does not match output_schema`);
-      }
+      await this.registry.selfCheck(source, spec.input_schema, validators);
     } catch (err) {
-      throw new ApiError('invalid_program', `program.js failed its check: ${(err as Error).message}`);
-    } finally {
-      await pool.unload(key);
+      throw new ApiError('invalid_program', (err as Error).message);
     }
+    await this.registry.pool.unload(key); // it passed, but serves nowhere yet
   }
 
   /** Writes `vN+1` with status `testing` (not active). */
@@ -232,11 +220,9 @@ export class Admin {
   async uploadVersion(id: string, upload: ProgramUpload): Promise<VersionView> {
     const app = this.app(id);
     await this.checkProgram(id, upload, app.config, app.validators);
-    const meta = await this.writes.run(id, async () => {
-      const written = await this.writeVersion(id, upload, { generator: 'upload' });
-      await this.registry.reload(id);
-      return written;
-    });
+    const meta = await this.writes.run(id, () =>
+      this.registry.update(id, () => this.writeVersion(id, upload, { generator: 'upload' })),
+    );
     return this.version(id, meta.version);
   }
 
@@ -274,19 +260,11 @@ export class Admin {
   }
 
   private async flip(id: string, version: string, reason: string): Promise<VersionView> {
-    const app = this.registry.get(id);
     checkVersion(version);
     const names = await this.store.listVersionNames(id);
     if (!names.includes(version)) throw notFound(`Loop App '${id}' has no version ${version}`);
-    const stored = await this.store.readVersion(id, version);
-    const { ['program.js']: code, ...files } = stored.files;
-    if (app) await this.checkProgram(id, { code: code ?? '', files }, app.config, app.validators);
     const from = await this.store.activeVersion(id);
-    try {
-      await this.store.activate(id, version, reason);
-    } finally {
-      await this.registry.reload(id); // whatever reached the disk is what serves
-    }
+    await this.registry.update(id, () => this.store.activate(id, version, reason), version);
     this.notify(reason === 'rollback' ? 'version_rolled_back' : 'version_promoted', id, {
       version,
       from,

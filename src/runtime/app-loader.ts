@@ -5,6 +5,7 @@ import addFormats from 'ajv-formats';
 import { checkConfigText, checkConfigValue, checkSchemaBounds } from '../domain/json-limits';
 import { configSchema, withDefaults } from '../domain/schemas';
 import type { LoopAppConfig } from '../domain/types';
+import { canonical } from '../synthesis/evaluate';
 
 /** One Ajv for user schemas: lenient about unknown keywords people put in schemas, strict about data. */
 export const userAjv = new Ajv({ allErrors: true, strict: false });
@@ -20,11 +21,16 @@ export function describeAjvErrors(
   }));
 }
 
+const schemasOf = (spec: Pick<LoopAppConfig, 'input_schema' | 'output_schema'>) =>
+  canonical([spec.input_schema, spec.output_schema]);
+
 /**
  * The input and output validators of an app, compiled on first use: compiled Ajv code costs a few hundred KB an
  * app, and most apps on disk may never be called. Schemas are checked against the meta-schema up front.
  */
 export class SchemaValidators {
+  /** Both schemas as canonical JSON: a config with the same text here can keep these validators. */
+  readonly schemas: string;
   private input: ValidateFunction | null = null;
   private output: ValidateFunction | null = null;
 
@@ -35,6 +41,7 @@ export class SchemaValidators {
         throw new Error(`${name} is not a valid JSON Schema: ${userAjv.errorsText(userAjv.errors)}`);
       }
     }
+    this.schemas = schemasOf(spec);
   }
 
   get validateInput(): ValidateFunction {
@@ -72,8 +79,11 @@ export interface CheckedConfig {
   validators: SchemaValidators;
 }
 
-/** Parses and checks `config.yaml` text; throws an Error saying what to fix. */
-export function checkConfig(appId: string, text: string): CheckedConfig {
+/**
+ * Parses and checks `config.yaml` text; throws an Error saying what to fix. The validators of the config it
+ * replaces are kept when its schemas are the same (a settings edit compiles nothing).
+ */
+export function checkConfig(appId: string, text: string, previous?: SchemaValidators): CheckedConfig {
   checkConfigText(text);
   let raw: unknown;
   try {
@@ -98,7 +108,8 @@ export function checkConfig(appId: string, text: string): CheckedConfig {
   if (config.validation.oracle === 'http' && !config.validation.http) {
     throw new Error('validation.oracle is http: set validation.http.url to the teacher endpoint');
   }
-  return { config, validators: new SchemaValidators(config) };
+  const validators = previous?.schemas === schemasOf(config) ? previous : new SchemaValidators(config);
+  return { config, validators };
 }
 
 export const compileSchemas = (spec: Pick<LoopAppConfig, 'input_schema' | 'output_schema'>) =>

@@ -1,78 +1,19 @@
 import { ApiError, notFound } from '../domain/errors';
 import { checkLoopAppId } from '../domain/ids';
 import type { Logger } from '../logger';
-import type { LoopAppConfig, VersionMetadata } from '../domain/types';
+import type { JsonSchema, LoopAppConfig } from '../domain/types';
 import { sampleFor } from '../domain/sample-input';
 import { sha256 } from '../domain/hash';
 import { AppStore } from '../store/app-store';
 import { KeyedLock } from '../store/keyed-lock';
 import { checkConfig, type CheckedConfig, type SchemaValidators } from './app-loader';
+import { appStamp, versionStamp } from './disk-stamps';
+import { LiveProgram } from './live-program';
 import { SandboxPool, type ProgramSource } from './sandbox/pool';
 
+export { LiveProgram } from './live-program';
+
 const MAX_RETRIES = 3;
-
-/**
- * A program version that serves. Its code is read and compiled into the sandbox on first use and dropped again
- * when idle, so apps nobody calls hold neither an isolate nor their program text.
- */
-export class LiveProgram {
-  inflight = 0;
-  lastUsed = Date.now();
-  private loading: Promise<ProgramSource> | null = null;
-  private retired = false;
-
-  constructor(
-    readonly version: string,
-    readonly metadata: VersionMetadata | null,
-    private readonly pool: SandboxPool,
-    private readonly read: () => Promise<ProgramSource>,
-    private source: ProgramSource | null = null,
-  ) {}
-
-  /** The sandbox key while loaded (null when not in the sandbox). */
-  get key(): string | null {
-    return this.source && this.pool.isLoaded(this.source.key) ? this.source.key : null;
-  }
-
-  /** Makes sure the sandbox holds this program; resolves to its key. */
-  async ready(): Promise<string> {
-    if (this.key) return this.key;
-    this.loading ??= (async () => {
-      const source = this.source ?? (await this.read());
-      await this.pool.load(source);
-      this.source = source;
-      return source;
-    })().finally(() => {
-      this.loading = null;
-    });
-    return (await this.loading).key;
-  }
-
-  begin(): void {
-    this.inflight += 1;
-    this.lastUsed = Date.now();
-  }
-
-  end(): void {
-    this.inflight -= 1;
-    if (this.retired && this.inflight === 0) this.unload();
-  }
-
-  /** Unloads once the calls still running on it have finished (an `active` flip drops no request). */
-  retire(): void {
-    this.retired = true;
-    if (this.inflight === 0) this.unload();
-  }
-
-  unloadIfIdle(idleMs: number, now: number): void {
-    if (this.inflight === 0 && now - this.lastUsed > idleMs && this.key) this.unload();
-  }
-
-  private unload(): void {
-    if (this.source) void this.pool.unload(this.source.key);
-    this.source = null;
-  }
-}
 
 /** Everything execute needs about one Loop App, swapped whole by `reload`. */
 export interface LiveApp {
@@ -86,6 +27,30 @@ export interface LiveApp {
   loadError: string | null;
 }
 
+/** A program as the sandbox takes it, under `key`, with the limits of `execution`. */
+export function programSource(
+  key: string,
+  code: string,
+  files: Record<string, string>,
+  { timeout_ms, memory_mb, max_result_bytes }: LoopAppConfig['execution'],
+): ProgramSource {
+  return { key, code, files, timeoutMs: timeout_ms, memoryMb: memory_mb, maxResultBytes: max_result_bytes };
+}
+
+/** What the last good load of an app was made from, stamped before it was read (see `reloadChanged`). */
+interface Stamps {
+  /** config.yaml, the `active` link and the version folder it names. */
+  files: string;
+  candidate: string | null;
+  candidateFolder: string | null;
+}
+
+/** A version checked in the sandbox ahead of the write that makes it serve. */
+interface CheckedAhead {
+  version: string;
+  key: string;
+}
+
 export interface RegistryOptions {
   idleUnloadMs: number;
   /** Delay before a failed load is tried again (a half-copied folder completes in the meantime). */
@@ -95,14 +60,15 @@ export interface RegistryOptions {
 }
 
 /**
- * The one owner of live state. Whatever changes what execute does goes through `reload(appId)`: the API calls
- * it after writing to the store, the watcher after a person edits files. A new config or program is loaded and
- * checked before it is swapped in; one that fails never replaces what serves, and shows as `loadError`.
+ * The one owner of live state. Whatever changes what execute does is loaded here: the API's writes through
+ * `update`, a person's edits through `reloadChanged` (the watcher), once each. A new config or program is loaded
+ * and checked before it is swapped in; one that fails never replaces what serves, and shows as `loadError`.
  */
 export class Registry {
   private apps = new Map<string, LiveApp>();
   private reloads = new KeyedLock();
   private retries = new Map<string, { timer: NodeJS.Timeout | null; attempts: number }>();
+  private stamps = new Map<string, Stamps>();
   /** Apps whose very first load failed: nothing serves, but the API still shows why. */
   readonly loadErrors = new Map<string, string>();
   private sweeper: NodeJS.Timeout;
@@ -166,36 +132,88 @@ export class Registry {
     return this.reloads.run(id, () => this.doReload(id));
   }
 
-  private async doReload(id: string): Promise<void> {
-    if (this.closed) return;
+  /**
+   * A file event (the watcher). It makes a failed load worth its retries again, and reloads unless the files
+   * the app was last loaded from are unchanged: then it is the echo of a write already loaded (an API write), or
+   * a change to nothing that serves (a version nobody runs). A person's edit right after an API write changes a
+   * stamp, so it is loaded; an app whose last load failed is always tried again.
+   */
+  reloadChanged(id: string): Promise<void> {
+    const retry = this.retries.get(id);
+    if (retry) retry.attempts = 0;
+    return this.reloads.run(id, async () => {
+      if (!(await this.unchanged(id))) await this.doReload(id);
+    });
+  }
+
+  /**
+   * An API write: runs `write`, then reloads the app once, with its other reloads held back meanwhile, so the
+   * file events of the write find it loaded. `activating`: a version the write makes serve, self-checked first
+   * (a 422 when it fails, and then nothing is written); the reload takes it as checked.
+   */
+  update<T>(id: string, write: () => Promise<T>, activating?: string): Promise<T> {
+    return this.reloads.run(id, async () => {
+      const ahead = activating === undefined ? null : await this.checkAhead(id, activating);
+      try {
+        return await write();
+      } finally {
+        await this.doReload(id, ahead); // whatever reached the disk is what serves
+      }
+    });
+  }
+
+  /** Checks `version` under the app's current settings, unless it serves already (checked when it loaded). */
+  private async checkAhead(id: string, version: string): Promise<CheckedAhead | null> {
+    const app = this.apps.get(id);
+    if (!app) return null;
+    try {
+      const source = await this.readSource(id, version, app.config);
+      if (source.key === app.program?.key || source.key === app.candidate?.key) return null;
+      await this.selfCheck(source, app.config.input_schema, app.validators);
+      return { version, key: source.key };
+    } catch (err) {
+      throw new ApiError('invalid_program', (err as Error).message);
+    }
+  }
+
+  private async doReload(id: string, ahead: CheckedAhead | null = null): Promise<void> {
+    const next = await this.load(id, ahead);
+    // checked for a write that did not make it serve (the write failed, or the config was edited meanwhile)
+    if (ahead && next?.program?.key !== ahead.key && next?.candidate?.key !== ahead.key) {
+      void this.pool.unload(ahead.key);
+    }
+  }
+
+  /** Loads the app from disk and swaps it in; resolves to what serves now, or null (removed, or failed). */
+  private async load(id: string, ahead: CheckedAhead | null): Promise<LiveApp | null> {
+    if (this.closed) return null;
     const current = this.apps.get(id);
+    this.stamps.delete(id); // until this load succeeds, every file event reloads
     if (!(await this.store.exists(id))) {
       this.loadErrors.delete(id);
       if (current) this.drop(current);
       this.changed(id);
-      return;
+      return null;
     }
+    let checked: CheckedConfig | null = null;
     try {
+      const files = await appStamp(this.store.layout, id); // before the reads: a change during them shows
       const text = await this.store.readConfigText(id);
       if (text === null) throw new Error('config.yaml is missing');
-      const checked = checkConfig(id, text);
+      checked = checkConfig(id, text, current?.validators);
       const activeOnDisk = await this.store.resolveActive(id);
       const wanted = checked.config.rollout.candidate;
       const candidateVersion =
         wanted && checked.config.rollout.percent > 0 && wanted !== activeOnDisk ? wanted : null;
+      const candidateFolder = await versionStamp(this.store.layout, id, candidateVersion);
       // Programs already serving are re-checked now; an app nobody has called yet loads on first use.
       const hot = !!current?.program?.key;
-      const program = await this.programFor(id, activeOnDisk, current?.program ?? null, checked, hot);
-      const candidate = await this.programFor(
-        id,
-        candidateVersion,
-        current?.candidate ?? null,
-        checked,
-        true,
-      );
+      const program = await this.programFor(id, activeOnDisk, current, checked, hot, ahead);
+      const candidate = await this.programFor(id, candidateVersion, current, checked, true, ahead);
       const next: LiveApp = { id, ...checked, activeOnDisk, program, candidate, loadError: null };
       this.swap(current, next);
-      this.retries.delete(id);
+      this.stamps.set(id, { files, candidate: candidateVersion, candidateFolder });
+      this.endRetries(id);
       this.changed(id);
       this.options.onReload?.(id, null);
       this.logger.info('loop app loaded', {
@@ -204,7 +222,9 @@ export class Registry {
         candidate: candidate?.version ?? null,
         status: next.config.status,
       });
+      return next;
     } catch (err) {
+      if (checked && checked.validators !== current?.validators) checked.validators.release();
       const message = (err as Error).message;
       this.logger.warn('loop app load failed; previous state keeps serving', {
         loop_app_id: id,
@@ -214,29 +234,44 @@ export class Registry {
       else this.loadErrors.set(id, message);
       this.options.onReload?.(id, message);
       this.scheduleRetry(id);
+      return null;
     }
   }
 
+  /** Whether the files of the app's last good load are as it found them. */
+  private async unchanged(id: string): Promise<boolean> {
+    const seen = this.stamps.get(id);
+    if (!seen || seen.files !== (await appStamp(this.store.layout, id))) return false;
+    return seen.candidateFolder === (await versionStamp(this.store.layout, id, seen.candidate));
+  }
+
   /**
-   * The program for `version`. When `check` is set (the app is serving), it is read now, and compiled and
-   * self-checked in the sandbox before it may serve, unless it is the very program already live. Otherwise it
-   * is read and compiled on first use.
+   * The program for `version`. When `check` is set (the app is serving), it is read now, and self-checked
+   * before it may serve, unless it is a program already live (a promoted candidate, say) or the one checked
+   * ahead of this write. Otherwise it is read and compiled on first use.
    */
   private async programFor(
     id: string,
     version: string | null,
-    live: LiveProgram | null,
+    current: LiveApp | undefined,
     checked: CheckedConfig,
     check: boolean,
+    ahead: CheckedAhead | null,
   ): Promise<LiveProgram | null> {
     if (!version) return null;
     const read = () => this.readSource(id, version, checked.config);
     const metadata = await this.store.readMetadata(id, version);
-    if (!check) return new LiveProgram(version, metadata, this.pool, read);
+    if (!check && ahead?.version !== version) return new LiveProgram(version, metadata, this.pool, read);
     const source = await read();
-    if (live && live.key === source.key) return live;
+    const live = [current?.program, current?.candidate].find((p) => p?.key === source.key);
+    if (live) return live;
     const program = new LiveProgram(version, metadata, this.pool, read, source);
-    await this.selfCheck(program, source, checked);
+    if (source.key === ahead?.key) return program;
+    try {
+      await this.selfCheck(source, checked.config.input_schema, checked.validators);
+    } catch (err) {
+      throw new Error(`${version}/${(err as Error).message}`);
+    }
     return program;
   }
 
@@ -250,28 +285,31 @@ export class Registry {
     if (code === undefined) throw new Error(`${version} has no program.js`);
     const { timeout_ms, memory_mb, max_result_bytes } = config.execution;
     // the key changes with the code, the files and the limits: any of them makes it a different program
-    const limits = [timeout_ms, memory_mb, max_result_bytes];
-    const key = `${id}@${version}@${sha256(JSON.stringify([code, files, ...limits])).slice(0, 16)}`;
-    return { key, code, files, timeoutMs: timeout_ms, memoryMb: memory_mb, maxResultBytes: max_result_bytes };
+    const hash = sha256(JSON.stringify([code, files, timeout_ms, memory_mb, max_result_bytes])).slice(0, 16);
+    return programSource(`${id}@${version}@${hash}`, code, files, config.execution);
   }
 
-  /** Compiles the program and runs it once on an input that fits the schema; its answer must fit too. */
-  private async selfCheck(
-    program: LiveProgram,
+  /**
+   * The self-check every program passes before it may serve, for the API and for hand edits alike: compiled in
+   * the sandbox and run on an input that fits the input schema, its answer must fit the output schema. Throws why
+   * not (and unloads it); a program that passes stays loaded under its key.
+   */
+  async selfCheck(
     source: ProgramSource,
-    checked: CheckedConfig,
+    inputSchema: JsonSchema,
+    validators: SchemaValidators,
   ): Promise<void> {
-    const input = sampleFor(checked.config.input_schema);
-    const fail = (why: string) => new Error(`${program.version}/program.js failed its check: ${why}`);
+    const input = sampleFor(inputSchema);
     try {
       await this.pool.load(source, input);
+      const outcome = await this.pool.run(source.key, input);
+      if (!outcome.ok) throw new Error(outcome.error.message);
+      if (!validators.validateOutput(outcome.answer.result)) {
+        throw new Error(`its answer to ${JSON.stringify(input)} does not match output_schema`);
+      }
     } catch (err) {
-      throw fail((err as Error).message);
-    }
-    const outcome = await this.pool.run(source.key, input);
-    if (!outcome.ok || !checked.validators.validateOutput(outcome.answer.result)) {
       void this.pool.unload(source.key);
-      throw fail(outcome.ok ? 'its answer does not match output_schema' : outcome.error.message);
+      throw new Error(`program.js failed its check: ${(err as Error).message}`);
     }
   }
 
@@ -295,7 +333,14 @@ export class Registry {
     this.logger.info('loop app removed', { loop_app_id: app.id });
   }
 
-  /** A few retries after a failed load; after that, the next change on disk triggers the next try. */
+  /** A load that worked ends the retries of the failures before it. */
+  private endRetries(id: string): void {
+    const timer = this.retries.get(id)?.timer;
+    if (timer) clearTimeout(timer);
+    this.retries.delete(id);
+  }
+
+  /** A few retries after a failed load; after that, the next file event allows a few more. */
   private scheduleRetry(id: string): void {
     const state = this.retries.get(id) ?? { timer: null, attempts: 0 };
     if (this.closed || state.timer || state.attempts >= MAX_RETRIES) return;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import { FSWatcher } from 'chokidar';
 import { isLoopAppId } from '../domain/ids';
 import type { Logger } from '../logger';
 
@@ -17,6 +17,7 @@ const isServingEntry = (name: unknown): boolean =>
  */
 export class AppWatcher {
   private watcher: FSWatcher | null = null;
+  private closers = new Set<() => void>();
   private timers = new Map<string, NodeJS.Timeout>();
 
   constructor(
@@ -28,12 +29,16 @@ export class AppWatcher {
 
   /** Resolves once the initial scan is done and changes are being seen. */
   start(): Promise<void> {
-    this.watcher = watch(this.appsDir, {
+    this.watcher = new FSWatcher({
       ignoreInitial: true,
       followSymlinks: false,
       depth: 4,
+      // any event means "look again" here, so unlink+add pairs need no merging (its timer outlives close())
+      atomic: false,
       ignored: (file) => this.ignored(file),
     });
+    this.keepClosers(this.watcher);
+    this.watcher.add(this.appsDir);
     this.watcher.on('all', (event, file) => {
       const appId = path.relative(this.appsDir, file).split(path.sep)[0];
       if (!isLoopAppId(appId)) return;
@@ -79,9 +84,34 @@ export class AppWatcher {
     );
   }
 
+  /**
+   * chokidar 5 loses the closer of a folder's fs.watch handle when close() lands between the handle's creation
+   * and its registration (paulmillr/chokidar#1482: the process then never exits). Every closer its handler makes
+   * is kept here as well, to run the ones it lost after close(). This reaches into chokidar's internals, hence
+   * the exact version in package.json.
+   */
+  private keepClosers(watcher: FSWatcher): void {
+    const handler = watcher._nodeFsHandler;
+    const make = handler._watchWithNodeFs.bind(handler);
+    handler._watchWithNodeFs = (file, listener) => {
+      const close = make(file, listener);
+      if (!close) return close;
+      const once = () => {
+        if (this.closers.delete(once)) close();
+      };
+      this.closers.add(once);
+      return once;
+    };
+  }
+
   async close(): Promise<void> {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    await this.watcher?.close();
+    const watcher = this.watcher;
+    if (!watcher) return;
+    // chokidar's close() forgets its throttles without clearing their timers (up to a second each)
+    for (const throttles of watcher._throttled.values()) for (const t of [...throttles.values()]) t.clear();
+    await watcher.close();
+    for (const close of this.closers) close();
   }
 }

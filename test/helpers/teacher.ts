@@ -6,7 +6,9 @@ export const truth = (text: string) => (/win|prize|free|offer/i.test(text) ? 'sp
 
 /** A local HTTP teacher: answers `{output}` by the truth, or as `behave` says. */
 export async function startTeacher(
-  behave?: (input: { text: string }) => { status: number; body: string } | null,
+  behave?: (input: {
+    text: string;
+  }) => { status: number; body: string; headers?: Record<string, string> } | null,
 ) {
   const inputs: unknown[] = [];
   const server = http.createServer((req, res) => {
@@ -16,7 +18,7 @@ export async function startTeacher(
       const { input } = JSON.parse(raw);
       inputs.push(input);
       const special = behave?.(input);
-      res.writeHead(special?.status ?? 200, { 'content-type': 'application/json' });
+      res.writeHead(special?.status ?? 200, { 'content-type': 'application/json', ...special?.headers });
       res.end(special?.body ?? JSON.stringify({ output: truth(input.text) }));
     });
   });

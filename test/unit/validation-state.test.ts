@@ -25,6 +25,7 @@ describe('validation state', () => {
       verdicts: 0,
       dropped: 0,
       policy: {},
+      validated_at: null,
     });
     const saved = {
       cursors: { '2025-06-01.jsonl': 120 },
@@ -36,6 +37,7 @@ describe('validation state', () => {
       verdicts: 1,
       dropped: 2,
       policy: { last_attempt: 1 },
+      validated_at: '2025-06-02T00:00:00.000Z',
     };
     const state = restoreState(saved);
     expect(JSON.parse(JSON.stringify(state))).toEqual({
