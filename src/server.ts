@@ -4,7 +4,7 @@ import { createHttpHandler, type RouteInfo } from './http/app';
 import { Auth } from './http/auth';
 import { answerClientErrors } from './http/client-errors';
 import { createLogger, type Logger } from './logger';
-import { Admin } from './runtime/admin';
+import { Lifecycle } from './runtime/lifecycle';
 import { Executor } from './runtime/executor';
 import { Registry } from './runtime/registry';
 import { SandboxPool } from './runtime/sandbox/pool';
@@ -15,7 +15,7 @@ import { SampleInputs, Sampler } from './telemetry/sampler';
 import { Metrics } from './telemetry/metrics';
 import { Webhooks } from './telemetry/webhooks';
 import { HttpOracle, LlmOracle } from './improvement/oracles';
-import { Improver } from './improvement/policy';
+import { ImprovementPolicy } from './improvement/policy';
 import { Scheduler } from './improvement/scheduler';
 import { Validator } from './improvement/validator';
 import { improvementRoutes } from './http/routes/improvement';
@@ -114,7 +114,7 @@ export async function startServer(
       },
     },
   );
-  const admin = new Admin(registry, webhooks.notify);
+  const lifecycle = new Lifecycle(registry, webhooks.notify);
   const sampleInputs = new SampleInputs();
   const executor = new Executor(registry, {
     log: executions,
@@ -128,7 +128,7 @@ export async function startServer(
     new LearnerGenerator(),
     new LlmGenerator(llm, { model: settings.llm.model, repairRounds: settings.llm.repair_rounds }),
   ];
-  const synthesizer = new Synthesizer(admin, generators, settings.generator, new Jobs(log));
+  const synthesizer = new Synthesizer(lifecycle, generators, settings.generator, new Jobs(log));
   // aborted first thing at close: oracle requests and back-off pauses in flight end at once
   const stopping = new AbortController();
   const validator = new Validator({
@@ -142,8 +142,8 @@ export async function startServer(
     flushExecutions: () => executions.flush(),
     logger: log,
   });
-  const improver = new Improver(admin, synthesizer, validator, log, webhooks.notify);
-  const scheduler = new Scheduler(registry, validator, improver, log);
+  const policy = new ImprovementPolicy(lifecycle, synthesizer, validator, log, webhooks.notify);
+  const scheduler = new Scheduler(registry, validator, policy, log);
   const watcher = new AppWatcher(store.layout.appsDir, (id) => registry.reloadChanged(id), log);
   let ready = false;
 
@@ -156,18 +156,18 @@ export async function startServer(
   const bodyLimits = { maxBytes: settings.max_body_bytes, maxDepth: settings.max_json_depth };
   const host = listenHost(settings, log);
   const handler = createHttpHandler({
-    admin,
+    lifecycle,
     auth,
     executor,
     synthesizer,
-    improver,
+    policy,
     bodyLimits,
     metrics,
     logger: log,
     isReady: () => ready,
     routers: [jobRoutes(synthesizer.jobs)],
     openRouters: [dashboardRoutes()],
-    loopAppRouters: [improvementRoutes({ admin, validator, improver, bodyLimits })],
+    loopAppRouters: [improvementRoutes({ lifecycle, validator, policy, bodyLimits })],
   });
   const server = http.createServer(handler);
   answerClientErrors(server);

@@ -68,7 +68,12 @@ describe('Loop App lifecycle over HTTP', () => {
     const list = await call(server.url, 'GET', '/loop-apps');
     expect(list.body.loop_apps.map((a: { loop_app_id: string }) => a.loop_app_id)).toContain(id);
     const detail = await call(server.url, 'GET', `/loop-apps/${id}`);
-    expect(detail.body).toMatchObject({ status: 'active', current_version: 'v1', load_error: null });
+    expect(detail.body).toMatchObject({
+      status: 'active',
+      active_version: 'v1',
+      current_version: 'v1',
+      load_error: null,
+    });
   });
 
   test('settings are written to config.yaml and read back', async () => {

@@ -118,8 +118,8 @@ export async function renderOverview(root) {
             h(
               'span',
               {},
-              a.current_version ?? '—',
-              a.serving_version && a.serving_version !== a.current_version
+              a.active_version ?? '—',
+              a.serving_version && a.serving_version !== a.active_version
                 ? h('div', { class: 'muted small' }, `serving ${a.serving_version}`)
                 : null,
             ),

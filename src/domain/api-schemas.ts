@@ -50,6 +50,7 @@ export const appSchema = {
     'loop_app_id',
     'task',
     'status',
+    'active_version',
     'current_version',
     'serving_version',
     'endpoint',
@@ -58,7 +59,8 @@ export const appSchema = {
   ],
   properties: {
     ...configSchema.properties,
-    current_version: nullable('string'),
+    active_version: { ...nullable('string'), description: 'the version the active link names' },
+    current_version: { ...nullable('string'), deprecated: true, description: 'old name of active_version' },
     serving_version: nullable('string'),
     endpoint: { type: 'string' },
     accuracy: nullable('number'),

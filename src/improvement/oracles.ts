@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type OpenAI from 'openai';
 import type { LoopAppConfig } from '../domain/types';
-import { describeAjvErrors } from '../runtime/app-loader';
+import { describeAjvErrors } from '../runtime/app-config';
 import type { LiveApp } from '../runtime/registry';
 import { describeLlmError } from '../synthesis/llm/client';
 

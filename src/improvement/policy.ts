@@ -1,7 +1,7 @@
 import { conflict } from '../domain/errors';
 import type { ImprovementEvent } from '../domain/types';
 import type { Logger } from '../logger';
-import type { Admin } from '../runtime/admin';
+import type { Lifecycle } from '../runtime/lifecycle';
 import type { Job } from '../synthesis/jobs';
 import type { SynthesisResult, Synthesizer } from '../synthesis/synthesizer';
 import { dropZ, type Tally } from '../telemetry/analytics';
@@ -9,7 +9,7 @@ import type { Notify } from '../telemetry/webhooks';
 import type { PolicyState } from './policy-state';
 import type { ValidationReport, ValidationState, Validator } from './validator';
 
-/** Improvement events webhooks hear about as they are (promotions and rollbacks come from Admin.activate). */
+/** Improvement events webhooks hear about as they are (promotions and rollbacks come from Lifecycle.activate). */
 const FORWARDED = [
   'accuracy_below_threshold',
   'canary_started',
@@ -38,9 +38,9 @@ const minus = (a: Tally | undefined, b: Tally): Tally => ({
  * must beat the active version on the same held-out rows; then `improvement.promotion` says what happens.
  * Every decision is an event in `datasets/events.jsonl` and the log, with the numbers behind it.
  */
-export class Improver {
+export class ImprovementPolicy {
   constructor(
-    private readonly admin: Admin,
+    private readonly lifecycle: Lifecycle,
     private readonly synthesizer: Synthesizer,
     private readonly validator: Validator,
     private readonly logger: Logger,
@@ -48,7 +48,7 @@ export class Improver {
   ) {}
 
   private get store() {
-    return this.admin.registry.store;
+    return this.lifecycle.registry.store;
   }
 
   /** A validation pass, then the policy. */
@@ -79,13 +79,13 @@ export class Improver {
 
   /** Regenerates now (`POST /improve`, or the policy); 409 while one is already queued or running for the app. */
   async improve(id: string, reason: string): Promise<Job> {
-    this.admin.app(id);
+    this.lifecycle.app(id);
     const busy = this.synthesizer.jobs.list(id).find((j) => j.state === 'queued' || j.state === 'running');
     if (busy)
       throw conflict(`Loop App '${id}' is already being improved by job ${busy.job_id}`, {
         job_id: busy.job_id,
       });
-    this.synthesizer.choose(this.admin.app(id).config);
+    this.synthesizer.choose(this.lifecycle.app(id).config);
     const state = await this.validator.state(id);
     state.policy.last_attempt = state.verdicts;
     await this.validator.savePolicy(id);
@@ -121,7 +121,7 @@ export class Improver {
       await this.event(id, 'candidate_rejected', `${version} rejected: ${why}`, figures);
       return { ...result, decision: 'rejected' };
     }
-    const { promotion, canary_percent } = this.admin.app(id).config.improvement;
+    const { promotion, canary_percent } = this.lifecycle.app(id).config.improvement;
     if (promotion === 'auto') {
       await this.promote(
         id,
@@ -133,7 +133,7 @@ export class Improver {
       return { ...result, activated: true, decision: 'promoted' };
     }
     if (promotion === 'canary') {
-      await this.admin.updateSettings(id, { rollout: { candidate: version, percent: canary_percent } });
+      await this.lifecycle.updateSettings(id, { rollout: { candidate: version, percent: canary_percent } });
       await this.startCanary(id, version, result.compared_with.version);
       await this.event(
         id,
@@ -164,7 +164,7 @@ export class Improver {
   ) {
     const state = await this.validator.state(id);
     const before = this.validator.windowAccuracy(state, previous);
-    await this.admin.activate(id, version, 'improved');
+    await this.lifecycle.activate(id, version, 'improved');
     // the bar after promotion: the replaced version's recent verdicts, or its held-out score when it has none
     let baseline: Tally = { n: before.n, correct: before.correct };
     if (!baseline.n) {
@@ -198,7 +198,7 @@ export class Improver {
 
   /** The policy after a validation pass. */
   async review(id: string): Promise<void> {
-    const app = this.admin.registry.get(id);
+    const app = this.lifecycle.registry.get(id);
     if (!app || app.config.status === 'archived' || !app.program) return;
     const state = await this.validator.state(id);
     const policy = state.policy;
@@ -209,7 +209,7 @@ export class Improver {
 
   /** Judges a running canary (started by the policy or written into config.yaml by hand). True while one runs. */
   private async reviewCanary(id: string, state: ValidationState, policy: PolicyState): Promise<boolean> {
-    const app = this.admin.app(id);
+    const app = this.lifecycle.app(id);
     const candidate = app.candidate?.version ?? null;
     const active = app.program!.version;
     if (!candidate) {
@@ -258,7 +258,7 @@ export class Improver {
     };
     const versus = `${candidate} ${pct(rate(cand))} (n=${cand.n}) vs ${active} ${pct(rate(act))} (n=${act.n}) on canary traffic`;
     delete policy.canary;
-    await this.admin.updateSettings(id, { rollout: { candidate: null, percent: 0 } });
+    await this.lifecycle.updateSettings(id, { rollout: { candidate: null, percent: 0 } });
     if (rate(cand)! >= rate(act)!) {
       await this.promote(
         id,
@@ -284,7 +284,7 @@ export class Improver {
   private async reviewWatch(id: string, state: ValidationState, policy: PolicyState): Promise<void> {
     const watch = policy.watch;
     if (!watch) return;
-    const app = this.admin.app(id);
+    const app = this.lifecycle.app(id);
     if (app.program!.version !== watch.version) {
       delete policy.watch; // someone activated another version meanwhile
       await this.validator.savePolicy(id);
@@ -310,7 +310,7 @@ export class Improver {
     const dropped = rate(since)! < rate(watch.baseline)! - rollback_margin && z >= SIGNIFICANT;
     const versus = `${watch.version} ${pct(rate(since))} (n=${since.n}) vs ${watch.previous} ${pct(rate(watch.baseline))} (n=${watch.baseline.n})`;
     if (dropped) {
-      await this.admin.activate(id, watch.previous, 'rollback');
+      await this.lifecycle.activate(id, watch.previous, 'rollback');
       await this.event(
         id,
         'rolled_back',
@@ -324,7 +324,7 @@ export class Improver {
 
   /** Starts an improvement when the active version's windowed accuracy is under the threshold. */
   private async maybeImprove(id: string, state: ValidationState, policy: PolicyState): Promise<void> {
-    const app = this.admin.app(id);
+    const app = this.lifecycle.app(id);
     const { accuracy_threshold, min_samples } = app.config.validation;
     if (!app.config.improvement.auto || policy.watch) return;
     const window = this.validator.windowAccuracy(state, app.program!.version);

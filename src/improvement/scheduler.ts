@@ -1,7 +1,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../logger';
 import type { Registry } from '../runtime/registry';
-import type { Improver } from './policy';
+import type { ImprovementPolicy } from './policy';
 import type { Validator } from './validator';
 
 /** The daily job (UTC): retention. */
@@ -21,7 +21,7 @@ export class Scheduler {
   constructor(
     private readonly registry: Registry,
     private readonly validator: Validator,
-    private readonly improver: Improver,
+    private readonly policy: ImprovementPolicy,
     private readonly logger: Logger,
   ) {}
 
@@ -64,7 +64,7 @@ export class Scheduler {
 
   private async pass(id: string): Promise<void> {
     try {
-      const report = await this.improver.validate(id);
+      const report = await this.policy.validate(id);
       if (report.ingested || report.validated || report.failed)
         this.logger.info('validation pass', {
           loop_app_id: id,

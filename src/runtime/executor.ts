@@ -6,7 +6,7 @@ import type { ExecutionLog } from '../telemetry/execution-log';
 import type { SampleInputs, Sampler } from '../telemetry/sampler';
 import type { Metrics } from '../telemetry/metrics';
 import { storedInput } from '../telemetry/privacy';
-import { describeAjvErrors } from './app-loader';
+import { describeAjvErrors } from './app-config';
 import type { CallOutcome } from './sandbox/pool';
 import type { ErrorCode as SandboxErrorCode } from './sandbox/protocol';
 import type { LiveApp, LiveProgram, Registry } from './registry';

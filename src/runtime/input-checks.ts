@@ -1,7 +1,7 @@
 import { badRequest } from '../domain/errors';
 import type { LoopAppConfig } from '../domain/types';
 import { RecordError } from '../store/files';
-import { compileSchemas, describeAjvErrors } from './app-loader';
+import { compileSchemas, describeAjvErrors } from './app-config';
 
 /** A program as a person or a generator hands it in: program.js plus the files it reads. */
 export interface ProgramUpload {

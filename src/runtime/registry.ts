@@ -6,7 +6,7 @@ import { sampleFor } from '../domain/sample-input';
 import { sha256 } from '../domain/hash';
 import { AppStore } from '../store/app-store';
 import { KeyedLock } from '../store/keyed-lock';
-import { checkConfig, type CheckedConfig, type SchemaValidators } from './app-loader';
+import { checkConfig, type CheckedConfig, type SchemaValidators } from './app-config';
 import { appStamp, versionStamp } from './disk-stamps';
 import { LiveProgram } from './live-program';
 import { SandboxPool, type ProgramSource } from './sandbox/pool';

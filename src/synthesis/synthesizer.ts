@@ -1,6 +1,6 @@
 import { badRequest } from '../domain/errors';
 import type { EvalReport, GeneratorChoice, LoopAppConfig, VersionMetadata } from '../domain/types';
-import type { Admin } from '../runtime/admin';
+import type { Lifecycle } from '../runtime/lifecycle';
 import type { LiveApp } from '../runtime/registry';
 import { canonical, evaluateInSandbox, folds, holdout, score } from './evaluate';
 import type { Job, Jobs } from './jobs';
@@ -58,7 +58,7 @@ interface ScoredCandidate {
  */
 export class Synthesizer {
   constructor(
-    private readonly admin: Admin,
+    private readonly lifecycle: Lifecycle,
     private readonly generators: Generator[],
     private readonly defaultChoice: GeneratorChoice,
     readonly jobs: Jobs,
@@ -81,12 +81,12 @@ export class Synthesizer {
 
   /** Starts the job that makes an app's first version (regeneration goes through the improvement policy). */
   submitCreate(appId: string): Job {
-    this.choose(this.admin.app(appId).config);
+    this.choose(this.lifecycle.app(appId).config);
     return this.jobs.submit('create', appId, (progress) => this.run(appId, progress));
   }
 
   async run(appId: string, progress: Progress): Promise<SynthesisResult> {
-    const app = this.admin.app(appId);
+    const app = this.lifecycle.app(appId);
     const generators = this.choose(app.config);
     const { rows, lines } = await this.labelledRows(appId);
     if (!rows.length) {
@@ -126,10 +126,10 @@ export class Synthesizer {
     // the best score wins; on a tie the earlier generator (the learner: cheaper, deterministic)
     const best = scored.reduce((a, b) => (b.report.accuracy > a.report.accuracy ? b : a));
 
-    const active = await this.admin.registry.store.activeVersion(appId);
+    const active = await this.lifecycle.registry.store.activeVersion(appId);
     const compared_with = active ? await this.compare(app, active, best, rows, progress) : undefined;
 
-    const meta = await this.admin.addVersion(appId, best.candidate, {
+    const meta = await this.lifecycle.addVersion(appId, best.candidate, {
       generator: best.candidate.generator,
       eval: best.report,
       trained_on: scarce ? rows.length : split.train.length,
@@ -140,7 +140,7 @@ export class Synthesizer {
     });
     // the first version serves at once; whether a later one replaces the active version is the improvement policy's call
     const activated = !active;
-    if (activated) await this.admin.activate(appId, meta.version, 'created');
+    if (activated) await this.lifecycle.activate(appId, meta.version, 'created');
     progress(activated ? `${meta.version} is active` : `${meta.version} is written (status testing)`);
     return {
       version: meta.version,
@@ -158,7 +158,7 @@ export class Synthesizer {
    */
   private async labelledRows(appId: string): Promise<{ rows: Row[]; lines: number }> {
     const byInput = new Map<string, Row>();
-    const examples = await this.admin.registry.store.readExamples(appId);
+    const examples = await this.lifecycle.registry.store.readExamples(appId);
     examples.forEach((row, line) => {
       const key = canonical(row.input);
       byInput.delete(key); // keep the map in line order
@@ -179,7 +179,7 @@ export class Synthesizer {
     rows: Row[],
     progress: Progress,
   ): Promise<NonNullable<SynthesisResult['compared_with']>> {
-    const current = await this.admin.registry.store.readVersion(app.id, active);
+    const current = await this.lifecycle.registry.store.readVersion(app.id, active);
     const seen = current.metadata?.seen ?? seenBy(current.metadata);
     const heldOut = new Set(holdout(rows).test);
     const same = rows.filter(
@@ -261,7 +261,7 @@ export class Synthesizer {
   private evaluate(app: LiveApp, program: ProgramFiles, rows: Labelled[], method: string) {
     const { timeout_ms, memory_mb, max_result_bytes } = app.config.execution;
     return evaluateInSandbox(
-      this.admin.registry.pool,
+      this.lifecycle.registry.pool,
       app.id,
       program,
       rows,

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Admin } from '../../src/runtime/admin';
+import { Lifecycle } from '../../src/runtime/lifecycle';
 import type { RunningServer } from '../../src/server';
 import { tmpDataDir, writeApp } from '../helpers/apps';
 import { call, startTestServer } from '../helpers/server';
@@ -44,9 +44,9 @@ describe('labelled examples are added all or nothing', () => {
     let deep: Record<string, unknown> = {};
     const extra = deep;
     for (let i = 0; i < 100_000; i++) deep = (deep.a = {}) as Record<string, unknown>;
-    const admin = new Admin(server.registry);
+    const lifecycle = new Lifecycle(server.registry);
     await expect(
-      admin.addExamples('rows-app', [...valid, { input: { text: 'deep', extra }, output: 'ham' }]),
+      lifecycle.addExamples('rows-app', [...valid, { input: { text: 'deep', extra }, output: 'ham' }]),
     ).rejects.toMatchObject({
       status: 400,
       code: 'invalid_examples',

@@ -18,8 +18,8 @@ const card = (title, body, note) =>
 const statTiles = (app, summary) => [
   stat(
     'Active version',
-    app.current_version ?? '—',
-    app.serving_version === app.current_version
+    app.active_version ?? '—',
+    app.serving_version === app.active_version
       ? 'serving'
       : `on disk; serving ${app.serving_version ?? 'nothing'}`,
   ),

@@ -5,7 +5,7 @@ import { actionError, badge, busy, empty, listPanel, toast } from '../ui.js';
 
 export function versionsPanel(page) {
   const message = h('div');
-  const isCurrent = (v) => v.version === page.app.current_version;
+  const isCurrent = (v) => v.version === page.app.active_version;
 
   /** Runs an activation or a rollback from `button`; on success the app, versions, events and trends reload. */
   const switchTo = (button, busyText, action, request, done) =>

@@ -79,7 +79,7 @@ class LoopaiClient:
         return self._call("GET", "/loop-apps")
 
     def app(self) -> JSON:
-        """The bound app's settings and state (``current_version``, ``serving_version``, ``accuracy``, …)."""
+        """The bound app's settings and state (``active_version``, ``serving_version``, ``accuracy``, …)."""
         return self._app_call("GET", "")
 
     def create_app(self, spec: Mapping[str, Any]) -> JSON:

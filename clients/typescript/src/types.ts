@@ -166,6 +166,8 @@ export interface LoopApp {
     max_result_bytes: number;
   };
   /** The version the `active` link points to on disk. */
+  active_version: string | null;
+  /** @deprecated the old name of `active_version`. */
   current_version: string | null;
   /** The version actually answering (differs while a new one loads, or if it failed to load). */
   serving_version: string | null;

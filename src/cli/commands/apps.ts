@@ -11,7 +11,7 @@ export interface App {
   name?: string;
   task: string;
   status: string;
-  current_version: string | null;
+  active_version: string | null;
   serving_version: string | null;
   accuracy: number | null;
   endpoint: string;
@@ -31,7 +31,7 @@ const SUMMARY = new Set([
   'name',
   'task',
   'status',
-  'current_version',
+  'active_version',
   'serving_version',
   'accuracy',
   'endpoint',
@@ -40,9 +40,9 @@ const SUMMARY = new Set([
 
 function printApp(app: App): void {
   const version =
-    app.current_version === app.serving_version
-      ? app.current_version
-      : `${app.current_version} (serving ${app.serving_version ?? 'none'})`;
+    app.active_version === app.serving_version
+      ? app.active_version
+      : `${app.active_version} (serving ${app.serving_version ?? 'none'})`;
   const pairs: Array<[string, unknown]> = [
     ['id', app.loop_app_id],
     ['name', app.name],
@@ -70,7 +70,7 @@ export function registerApps(program: Command): void {
       console.log(
         table(
           ['id', 'name', 'status', 'version', 'accuracy'],
-          body.loop_apps.map((a) => [a.loop_app_id, a.name, a.status, a.current_version, pct(a.accuracy)]),
+          body.loop_apps.map((a) => [a.loop_app_id, a.name, a.status, a.active_version, pct(a.accuracy)]),
         ),
       );
       for (const [id, why] of Object.entries(body.load_errors))

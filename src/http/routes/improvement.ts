@@ -1,22 +1,27 @@
 import type { Router } from 'express';
 import { caseSensitiveRouter } from '../router';
 import { badRequest } from '../../domain/errors';
-import type { Improver } from '../../improvement/policy';
+import type { ImprovementPolicy } from '../../improvement/policy';
 import type { Validator } from '../../improvement/validator';
-import type { Admin } from '../../runtime/admin';
+import type { Lifecycle } from '../../runtime/lifecycle';
 import { readJson, type BodyLimits } from '../body';
 import { limitOf } from '../query';
 import { jobAccepted } from './jobs';
 
 export interface ImprovementRoutesDeps {
-  admin: Admin;
+  lifecycle: Lifecycle;
   validator: Validator;
-  improver: Improver;
+  policy: ImprovementPolicy;
   bodyLimits: BodyLimits;
 }
 
 /** Validation, feedback, analytics and improvement of one Loop App: `/loop-apps/{id}/…`. */
-export function improvementRoutes({ admin, validator, improver, bodyLimits }: ImprovementRoutesDeps): Router {
+export function improvementRoutes({
+  lifecycle,
+  validator,
+  policy,
+  bodyLimits,
+}: ImprovementRoutesDeps): Router {
   const router = caseSensitiveRouter();
 
   router.post('/:id/feedback', async (req, res) => {
@@ -48,16 +53,16 @@ export function improvementRoutes({ admin, validator, improver, bodyLimits }: Im
   });
 
   router.get('/:id/events', async (req, res) => {
-    admin.app(req.params.id);
-    res.json({ events: await admin.registry.store.recentEvents(req.params.id, limitOf(req)) });
+    lifecycle.app(req.params.id);
+    res.json({ events: await lifecycle.registry.store.recentEvents(req.params.id, limitOf(req)) });
   });
 
   router.post('/:id/validate', async (req, res) => {
-    res.json(await improver.validate(req.params.id));
+    res.json(await policy.validate(req.params.id));
   });
 
   router.post('/:id/improve', async (req, res) => {
-    res.status(202).json(jobAccepted(await improver.improve(req.params.id, 'requested over the API')));
+    res.status(202).json(jobAccepted(await policy.improve(req.params.id, 'requested over the API')));
   });
 
   return router;

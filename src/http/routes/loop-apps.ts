@@ -1,21 +1,21 @@
 import type { Router, Request } from 'express';
 import { caseSensitiveRouter } from '../router';
 import { badRequest } from '../../domain/errors';
-import type { Admin, ProgramUpload } from '../../runtime/admin';
+import type { Lifecycle, ProgramUpload } from '../../runtime/lifecycle';
 import type { LiveApp } from '../../runtime/registry';
 import type { Synthesizer } from '../../synthesis/synthesizer';
-import type { Improver } from '../../improvement/policy';
+import type { ImprovementPolicy } from '../../improvement/policy';
 import { readJson, type BodyLimits } from '../body';
 import { jobAccepted } from './jobs';
 import { limitOf } from '../query';
 
 export interface LoopAppRoutesDeps {
-  admin: Admin;
+  lifecycle: Lifecycle;
   bodyLimits: BodyLimits;
   /** Program synthesis: generation jobs for apps created without a hand-written program. */
   synthesizer: Synthesizer;
   /** Regeneration goes through the improvement policy. */
-  improver: Improver;
+  policy: ImprovementPolicy;
 }
 
 /** What `GET /loop-apps/{id}` shows: the config plus what is derived from the files (not stored). */
@@ -24,6 +24,8 @@ export function describeApp(app: LiveApp) {
   return {
     loop_app_id,
     ...config,
+    active_version: app.activeOnDisk,
+    // the old name of active_version, answered for one more release
     current_version: app.activeOnDisk,
     serving_version: app.program?.version ?? null,
     endpoint: `/loop-apps/${loop_app_id}/execute`,
@@ -39,26 +41,26 @@ const objectBody = async (req: Request, limits: BodyLimits): Promise<Record<stri
   return body as Record<string, unknown>;
 };
 
-export function loopAppRoutes({ admin, bodyLimits, synthesizer, improver }: LoopAppRoutesDeps): Router {
+export function loopAppRoutes({ lifecycle, bodyLimits, synthesizer, policy }: LoopAppRoutesDeps): Router {
   const router = caseSensitiveRouter();
   const body = (req: Request) => objectBody(req, bodyLimits);
 
   router.get('/', (_req, res) => {
     res.json({
-      loop_apps: admin.registry.list().map(describeApp),
-      load_errors: Object.fromEntries(admin.registry.loadErrors),
+      loop_apps: lifecycle.registry.list().map(describeApp),
+      load_errors: Object.fromEntries(lifecycle.registry.loadErrors),
     });
   });
 
   router.post('/', async (req, res) => {
     const spec = await body(req);
-    const config = await admin.checkNew(spec);
+    const config = await lifecycle.checkNew(spec);
     const id = config.loop_app_id;
-    const examples = spec.examples === undefined ? [] : admin.checkExamples(config, spec.examples);
+    const examples = spec.examples === undefined ? [] : lifecycle.checkExamples(config, spec.examples);
     if (spec.program !== undefined) {
-      const version = await admin.createWithProgram(config, spec.program as ProgramUpload);
-      if (examples.length) await admin.addExamples(id, examples);
-      res.status(201).json({ ...describeApp(admin.app(id)), version });
+      const version = await lifecycle.createWithProgram(config, spec.program as ProgramUpload);
+      if (examples.length) await lifecycle.addExamples(id, examples);
+      res.status(201).json({ ...describeApp(lifecycle.app(id)), version });
       return;
     }
     synthesizer.choose(config);
@@ -68,24 +70,26 @@ export function loopAppRoutes({ admin, bodyLimits, synthesizer, improver }: Loop
         'send "examples": [{"input": …, "output": …}, …] to generate a program, or "program": {"code": …}',
       );
     }
-    await admin.create(config);
-    await admin.addExamples(id, examples);
+    await lifecycle.create(config);
+    await lifecycle.addExamples(id, examples);
     res.status(202).json(jobAccepted(synthesizer.submitCreate(id)));
   });
 
   router.post('/:id/examples', async (req, res) => {
     const sent = await readJson(req, bodyLimits);
     const rows = Array.isArray(sent) ? sent : (sent as { examples?: unknown })?.examples;
-    const added = await admin.addExamples(req.params.id, rows);
-    res.status(201).json({ added, total: (await admin.registry.store.readExamples(req.params.id)).length });
+    const added = await lifecycle.addExamples(req.params.id, rows);
+    res
+      .status(201)
+      .json({ added, total: (await lifecycle.registry.store.readExamples(req.params.id)).length });
   });
 
   router.get('/:id', (req, res) => {
-    res.json(describeApp(admin.app(req.params.id)));
+    res.json(describeApp(lifecycle.app(req.params.id)));
   });
 
   router.patch('/:id', async (req, res) => {
-    res.json(describeApp(await admin.updateSettings(req.params.id, await body(req))));
+    res.json(describeApp(await lifecycle.updateSettings(req.params.id, await body(req))));
   });
 
   for (const [action, status] of [
@@ -94,40 +98,40 @@ export function loopAppRoutes({ admin, bodyLimits, synthesizer, improver }: Loop
     ['archive', 'archived'],
   ] as const) {
     router.post(`/:id/${action}`, async (req, res) => {
-      res.json(describeApp(await admin.setStatus(req.params.id, status)));
+      res.json(describeApp(await lifecycle.setStatus(req.params.id, status)));
     });
   }
 
   router.get('/:id/executions', async (req, res) => {
-    admin.app(req.params.id);
-    res.json({ executions: await admin.registry.store.recentExecutions(req.params.id, limitOf(req)) });
+    lifecycle.app(req.params.id);
+    res.json({ executions: await lifecycle.registry.store.recentExecutions(req.params.id, limitOf(req)) });
   });
 
   router.get('/:id/versions', async (req, res) => {
-    res.json({ versions: await admin.versions(req.params.id) });
+    res.json({ versions: await lifecycle.versions(req.params.id) });
   });
 
   router.get('/:id/versions/:version', async (req, res) => {
-    admin.app(req.params.id);
-    res.json(await admin.version(req.params.id, req.params.version));
+    lifecycle.app(req.params.id);
+    res.json(await lifecycle.version(req.params.id, req.params.version));
   });
 
   router.post('/:id/versions', async (req, res) => {
     const upload = await body(req);
     if (upload.regenerate === true) {
-      res.status(202).json(jobAccepted(await improver.improve(req.params.id, 'regeneration requested')));
+      res.status(202).json(jobAccepted(await policy.improve(req.params.id, 'regeneration requested')));
       return;
     }
-    res.status(201).json(await admin.uploadVersion(req.params.id, upload as unknown as ProgramUpload));
+    res.status(201).json(await lifecycle.uploadVersion(req.params.id, upload as unknown as ProgramUpload));
   });
 
   router.post('/:id/versions/:version/activate', async (req, res) => {
-    admin.app(req.params.id);
-    res.json(await admin.activateByHand(req.params.id, req.params.version));
+    lifecycle.app(req.params.id);
+    res.json(await lifecycle.activateByHand(req.params.id, req.params.version));
   });
 
   router.post('/:id/rollback', async (req, res) => {
-    res.json(await admin.rollback(req.params.id));
+    res.json(await lifecycle.rollback(req.params.id));
   });
 
   return router;

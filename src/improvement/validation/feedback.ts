@@ -1,7 +1,7 @@
 import { ApiError, badRequest, notFound } from '../../domain/errors';
 import { checkExecutionId } from '../../domain/ids';
 import type { Verdict } from '../../domain/types';
-import { describeAjvErrors } from '../../runtime/app-loader';
+import { describeAjvErrors } from '../../runtime/app-config';
 import type { LiveApp } from '../../runtime/registry';
 import type { ExecutionFiles } from '../../store/executions';
 import type { SampleInputs } from '../../telemetry/sampler';

@@ -6,7 +6,7 @@ import { DEFAULT_SETTINGS, specSchema, settingsPatchSchema } from '../domain/sch
 import type { LabelledExample, LoopAppConfig, VersionMetadata, VersionStatus } from '../domain/types';
 import Ajv from 'ajv';
 import { KeyedLock } from '../store/keyed-lock';
-import { compileSchemas, describeAjvErrors } from './app-loader';
+import { compileSchemas, describeAjvErrors } from './app-config';
 import {
   checkExamples,
   checkUpload,
@@ -37,7 +37,7 @@ export interface VersionView extends Omit<VersionMetadata, 'status'> {
  * of one app run one at a time (parallel requests queue, they do not race); the public methods take that lock,
  * the private ones run under it.
  */
-export class Admin {
+export class Lifecycle {
   private readonly writes = new KeyedLock();
 
   constructor(
