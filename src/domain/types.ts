@@ -90,7 +90,7 @@ export interface VersionMetadata {
   candidates?: Array<{ generator: string; accuracy: number | null; error?: string }>;
 }
 
-/** What a program returns under the contract in DESIGN.md. */
+/** What a program returns under the contract in docs/ARCHITECTURE.md. */
 export interface ProgramAnswer {
   result: unknown;
   confidence?: number;

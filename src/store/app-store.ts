@@ -40,7 +40,7 @@ export interface ActivationRecord {
   reason: string;
 }
 
-/** The filesystem database: one folder per Loop App (see DESIGN.md, "Data on disk"). */
+/** The filesystem database: one folder per Loop App (see docs/ARCHITECTURE.md, "Data on disk"). */
 export class AppStore {
   readonly layout: Layout;
   /** Each app's execution log. */

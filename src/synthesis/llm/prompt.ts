@@ -7,7 +7,7 @@ export const MAX_PROMPT_EXAMPLES = 40;
 export const MAX_REPAIR_FAILURES = 15;
 export const MAX_STRING = 400;
 
-/** The contract of program.js (DESIGN.md, "Contracts") as the LLM is told it. */
+/** The contract of program.js (docs/ARCHITECTURE.md, "Contracts") as the LLM is told it. */
 export const SYSTEM_PROMPT = `You write program.js: a small, fast, deterministic JavaScript program that replaces an LLM call for one task.
 
 The contract:
