@@ -89,6 +89,8 @@ namespace Loopai
         [JsonProperty("retention_days")] public int? RetentionDays { get; set; }
         [JsonProperty("execution")] public JObject Execution { get; set; }
         /// <summary>The version the <c>active</c> link points to on disk.</summary>
+        [JsonProperty("active_version")] public string ActiveVersion { get; set; }
+        /// <summary>The old name of <see cref="ActiveVersion"/>, answered for one more release.</summary>
         [JsonProperty("current_version")] public string CurrentVersion { get; set; }
         /// <summary>The version actually answering (differs while a new one loads, or if it failed to load).</summary>
         [JsonProperty("serving_version")] public string ServingVersion { get; set; }

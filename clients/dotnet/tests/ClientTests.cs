@@ -189,7 +189,7 @@ namespace Loopai.Tests
                 var app = await client.ForApp("spam-detector-001").GetAppAsync();
                 Assert.AreEqual("spam-detector-001", app.LoopAppId);
                 Assert.AreEqual("active", app.Status);
-                Assert.AreEqual("v1", app.CurrentVersion);
+                Assert.AreEqual("v1", app.ActiveVersion);
                 Assert.AreEqual("v1", app.ServingVersion);
                 Assert.AreEqual("/loop-apps/spam-detector-001/execute", app.Endpoint);
                 Assert.AreEqual("uncertainty", app.Sampling.Strategy);
@@ -213,7 +213,7 @@ namespace Loopai.Tests
             {
                 var created = await client.CreateAppAsync(Fixtures.SpamSpec("cs-lifecycle", new { program = Fixtures.Program() }));
                 Assert.IsFalse(created.IsJob);
-                Assert.AreEqual("v1", created.CurrentVersion);
+                Assert.AreEqual("v1", created.ActiveVersion);
                 Assert.AreEqual("v1", created.Version.Version);
                 Assert.AreEqual("/loop-apps/cs-lifecycle/execute", created.Endpoint);
                 await Expect.Throws<LoopaiValidationException>(
@@ -234,7 +234,7 @@ namespace Loopai.Tests
 
                 var rolledBack = await client.RollbackAsync();
                 Assert.AreEqual(new[] { "v1", "active" }, new[] { rolledBack.Version, rolledBack.Status });
-                Assert.AreEqual("v1", (await client.GetAppAsync()).CurrentVersion);
+                Assert.AreEqual("v1", (await client.GetAppAsync()).ActiveVersion);
                 await Expect.Throws<LoopaiValidationException>(() => client.RollbackAsync(), 409, "conflict");
 
                 await Expect.Throws<LoopaiValidationException>(
