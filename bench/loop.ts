@@ -107,7 +107,7 @@ async function scoreProgram(
 
 /** The learner trained on `rows`, scored on `test`. */
 async function learnerAccuracy(server: RunningServer, rows: Labelled[], test: Labelled[], labels: string[]) {
-  const learned = learn(rows, INPUT_SCHEMA, { type: 'string', enum: labels });
+  const learned = await learn(rows, INPUT_SCHEMA, { type: 'string', enum: labels });
   return scoreProgram(server, 'bench-learner', learned.files, test);
 }
 

@@ -1,5 +1,12 @@
 import vm from 'node:vm';
-import { learn, learnableTarget, LearnerUnsupported, predict } from '../src/synthesis/learner';
+import { decodeBase64, prepareModel, WEIGHTS_FILE } from '../src/synthesis/learner/model';
+import {
+  learn,
+  learnableTarget,
+  LearnerUnsupported,
+  loadModel,
+  type LearnedProgram,
+} from '../src/synthesis/learner';
 
 const text = { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] };
 const TOPICS: Record<string, string[]> = {
@@ -45,7 +52,12 @@ function runProgram(files: Record<string, string>, input: unknown) {
 describe('offline learner', () => {
   const train = rows(['', ' today', ' again', ' I think']);
   const labels = Object.keys(TOPICS);
-  const learned = learn(train, text, { type: 'string', enum: labels });
+  let learned: LearnedProgram;
+  let predict: ReturnType<typeof loadModel>;
+  beforeAll(async () => {
+    learned = await learn(train, text, { type: 'string', enum: labels });
+    predict = loadModel(learned.files);
+  });
 
   test('learns a 3-class task and generalises to new sentences', () => {
     const held = [
@@ -53,11 +65,8 @@ describe('offline learner', () => {
       { text: 'grill the fish with lemon', want: 'food' },
       { text: 'the software update crashed my phone', want: 'tech' },
     ];
-    for (const { text: t, want } of held)
-      expect(predict(learned.files['model.json'], { text: t }).result).toBe(want);
-    const trainAcc =
-      train.filter((r) => predict(learned.files['model.json'], r.input).result === r.output).length /
-      train.length;
+    for (const { text: t, want } of held) expect(predict({ text: t }).result).toBe(want);
+    const trainAcc = train.filter((r) => predict(r.input).result === r.output).length / train.length;
     expect(trainAcc).toBe(1);
   });
 
@@ -67,7 +76,7 @@ describe('offline learner', () => {
       { text: 'unseen words entirely' },
       { text: '' },
     ]) {
-      const inProcess = predict(learned.files['model.json'], probe);
+      const inProcess = predict(probe);
       const answer = runProgram(learned.files, probe);
       expect(answer.result).toEqual(inProcess.result);
       expect(answer.confidence).toBeCloseTo(inProcess.confidence, 10);
@@ -80,8 +89,8 @@ describe('offline learner', () => {
     expect(learned.files['program.js']).not.toMatch(/require\(|process\.|import |fetch\(/);
   });
 
-  test('deterministic: the same data and seed give byte-identical files', () => {
-    const again = learn(train, text, { type: 'string', enum: labels });
+  test('deterministic: the same data and seed give byte-identical files', async () => {
+    const again = await learn(train, text, { type: 'string', enum: labels });
     expect(again.files).toEqual(learned.files);
   });
 
@@ -91,7 +100,7 @@ describe('offline learner', () => {
     expect(learned.stats.classes).toEqual(labels);
   });
 
-  test('object output with a label field, and several input fields', () => {
+  test('object output with a label field, and several input fields', async () => {
     const schema = {
       type: 'object',
       properties: { category: { enum: labels }, note: { type: 'string' } },
@@ -102,13 +111,13 @@ describe('offline learner', () => {
       input: { subject: r.input.text.split(' ')[1], body: r.input.text },
       output: { category: r.output },
     }));
-    const model = learn(data, input, schema);
+    const model = await learn(data, input, schema);
     expect(
       runProgram(model.files, { subject: 'match', body: 'the striker scored in the final' }).result,
     ).toEqual({ category: 'sport' });
   });
 
-  test('imbalanced data still finds the minority class', () => {
+  test('imbalanced data still finds the minority class', async () => {
     const data = [
       ...Array.from({ length: 60 }, (_, i) => ({
         input: { text: `meeting notes for project ${i} attached` },
@@ -121,9 +130,9 @@ describe('offline learner', () => {
         'prize draw winner claim',
       ].map((t) => ({ input: { text: t }, output: 'spam' })),
     ];
-    const model = learn(data, text, { type: 'string', enum: ['spam', 'ham'] });
-    expect(predict(model.files['model.json'], { text: 'claim a free prize' }).result).toBe('spam');
-    expect(predict(model.files['model.json'], { text: 'project meeting notes' }).result).toBe('ham');
+    const model = loadModel((await learn(data, text, { type: 'string', enum: ['spam', 'ham'] })).files);
+    expect(model({ text: 'claim a free prize' }).result).toBe('spam');
+    expect(model({ text: 'project meeting notes' }).result).toBe('ham');
   });
 
   test('outputs it cannot learn are refused with a hint to configure an LLM', () => {
@@ -140,5 +149,64 @@ describe('offline learner', () => {
       expect(() => learnableTarget(schema)).toThrow(/OPENAI_API_KEY/);
     }
     expect(learnableTarget({ type: 'boolean' })).toEqual({ labels: [false, true], field: null });
+  });
+
+  test('the weights are a schema-checkable binary block: header sizes match model.json, tampering is refused', () => {
+    const info = JSON.parse(learned.files['model.json']);
+    expect(info).toMatchObject({
+      format: 'loopai-learner',
+      output: { kind: 'label', labels },
+      weights: { file: WEIGHTS_FILE },
+    });
+    const bytes = decodeBase64(learned.files[WEIGHTS_FILE]);
+    const head = new Uint32Array(bytes.buffer, 0, 8);
+    expect(head[0]).toBe(0x3157504c);
+    expect(head[2]).toBe(labels.length);
+    expect(head[3]).toBe(learned.stats.kept_features);
+    expect(bytes.length).toBeGreaterThanOrEqual(
+      32 + 8 * head[3] + 8 * head[2] + head[3] * head[2] * (head[5] / 8),
+    );
+    const bad = Uint8Array.from(bytes);
+    new Uint32Array(bad.buffer, 0, 8)[2] = 7;
+    expect(() => prepareModel(info, bad)).toThrow(/header/);
+    expect(() => prepareModel(info, bytes.subarray(0, bytes.length - 8))).toThrow();
+  });
+
+  test('program.js is the same text for every model (what it learned is in the files beside it)', async () => {
+    const other = await learn(train.slice(0, 30), text, { type: 'string', enum: labels }, { c: 1 });
+    expect(other.files['program.js']).toBe(learned.files['program.js']);
+    expect(other.files[WEIGHTS_FILE]).not.toBe(learned.files[WEIGHTS_FILE]);
+  });
+
+  test('many classes: the weights stay within the size budget, and training reports progress', async () => {
+    const many = Array.from({ length: 40 }, (_, k) =>
+      Array.from({ length: 6 }, (_, i) => ({
+        input: { text: `topic${k} word${k}x item ${i} ${k % 7}` },
+        output: `c${k}`,
+      })),
+    ).flat();
+    const messages: string[] = [];
+    const budget = 64 * 1024;
+    const small = await learn(
+      many,
+      text,
+      { type: 'string', enum: many.filter((_, i) => i % 6 === 0).map((r) => r.output) },
+      { maxWeightBytes: budget, progress: (m) => messages.push(m) },
+    );
+    expect(small.files[WEIGHTS_FILE].length).toBeLessThanOrEqual(budget);
+    expect(small.stats.kept_features).toBeLessThan(small.stats.features);
+    expect(runProgram(small.files, { text: 'topic3 word3x' }).result).toBe('c3');
+    expect(messages.join('\n')).toMatch(/trained 40\/40 columns/);
+  });
+
+  test('solver threads give the very same model as one thread', async () => {
+    const rows = Array.from({ length: 30 * 40 }, (_, i) => ({
+      input: { text: `ticket about thing${i % 40} and part${(i * 7) % 13} number ${i}` },
+      output: `c${i % 40}`,
+    }));
+    const schema = { type: 'string', enum: Array.from({ length: 40 }, (_, k) => `c${k}`) };
+    const one = await learn(rows, text, schema, { c: 1, threads: 1 });
+    const two = await learn(rows, text, schema, { c: 1, threads: 2 });
+    expect(two.files).toEqual(one.files);
   });
 });

@@ -72,7 +72,7 @@ describe('program synthesis offline (no key, no network)', () => {
     const job = await finished(server, created.body.job_id);
     expect(job.state).toBe('succeeded');
     expect(job.result).toMatchObject({ version: 'v1', activated: true, generator: 'learner' });
-    expect(job.progress.join('\n')).toMatch(/held out/);
+    expect(job.progress.join('\n')).toMatch(/stratified 5-fold cross-validation.*trained on all of them/);
 
     const meta = JSON.parse(
       fs.readFileSync(
@@ -81,6 +81,12 @@ describe('program synthesis offline (no key, no network)', () => {
       ),
     );
     expect(meta.generator).toBe('learner');
+    // the served version learned from every row; its score estimates that procedure, with an interval
+    expect(meta.trained_on).toBe(labelled().length);
+    expect(meta.seen).toEqual({ examples: labelled().length, held_out: false });
+    expect(meta.eval).toMatchObject({ n: labelled().length, estimates: 'procedure' });
+    expect(meta.eval.interval.low).toBeLessThan(meta.eval.accuracy);
+    expect(meta.eval.interval.high).toBeGreaterThanOrEqual(meta.eval.accuracy);
     expect(meta.eval.accuracy).toBeGreaterThanOrEqual(0.9);
     expect(meta.eval.per_class.spam.recall).toBeGreaterThan(0.8);
     expect(meta.eval.confusion).toBeDefined();
@@ -180,17 +186,17 @@ describe('program synthesis offline (no key, no network)', () => {
       ...spamConfig('scarce-app'),
       examples: rows.slice(0, 10),
     });
-    expect((await finished(server, created.body.job_id)).result.eval.method).toMatch(/fold/);
+    expect((await finished(server, created.body.job_id)).result.eval.method).toMatch(/leave-one-out/);
     const v1 = (await call(server.url, 'GET', '/loop-apps/scarce-app/versions/v1')).body;
     expect(v1.seen).toEqual({ examples: 10, held_out: false });
     await call(server.url, 'POST', '/loop-apps/scarce-app/examples', rows.slice(10, 30));
     const regen = await call(server.url, 'POST', '/loop-apps/scarce-app/versions', { regenerate: true });
     const job = await finished(server, regen.body.job_id);
-    // 30 rows are too few to hold a fifth out: every row is scored by cross-validation, and v1 trained on 10 of them
+    // every row is scored by cross-validation, and v1 trained on 10 of them
     expect(job.result.compared_with).toMatchObject({ version: 'v1', n: 20 });
   });
 
-  test('few examples: scored by k-fold cross-validation', async () => {
+  test('few examples: scored by leave-one-out, with an interval that says how little 16 rows tell', async () => {
     const few = labelled().filter((_, i) => i % 6 === 0);
     const created = await call(server.url, 'POST', '/loop-apps', {
       ...spamConfig('few-shot'),
@@ -198,8 +204,13 @@ describe('program synthesis offline (no key, no network)', () => {
     });
     const job = await finished(server, created.body.job_id);
     expect(job.state).toBe('succeeded');
-    expect(job.result.eval.method).toMatch(/fold/);
+    expect(job.result.eval.method).toMatch(/leave-one-out/);
     expect(job.result.eval.n).toBe(few.length);
+    const { low, high } = job.result.eval.interval;
+    expect(high - low).toBeGreaterThan(0.15);
+    expect(job.progress.join('\n')).toMatch(
+      /accuracy \d+\.\d % \(95 % CI \d+\.\d %–\d+\.\d %, leave-one-out/,
+    );
   });
 
   test('an output the learner cannot learn, offline → 400 saying an LLM is needed; nothing created', async () => {

@@ -2,7 +2,7 @@ import type { Job } from '../synthesis/jobs';
 import type { SynthesisResult } from '../synthesis/synthesizer';
 import type { Client } from './client';
 import { CliError, EXIT } from './errors';
-import { pct, printJson } from './output';
+import { pct, printJson, scoreText } from './output';
 
 const POLL_MS = 250;
 
@@ -27,8 +27,7 @@ export function jobSummary(job: Job): string {
   const result = job.result as (SynthesisResult & { decision?: string }) | null;
   if (job.state !== 'succeeded' || !result?.version) return `job ${job.job_id} ${job.state}`;
   const parts = [`${job.loop_app_id} ${result.version} by ${result.generator}`];
-  if (result.eval)
-    parts.push(`accuracy ${pct(result.eval.accuracy)} (${result.eval.method}, n=${result.eval.n})`);
+  if (result.eval) parts.push(`accuracy ${scoreText(result.eval)}`);
   if (result.compared_with)
     parts.push(`vs ${result.compared_with.version} ${pct(result.compared_with.accuracy)}`);
   parts.push(result.decision ?? (result.activated ? 'activated' : 'not activated'));

@@ -39,9 +39,15 @@ function text(value: unknown): string {
 export const pct = (x: number | null | undefined) =>
   x === null || x === undefined ? '-' : `${(x * 100).toFixed(1)} %`;
 
+/** `81.8 % (95 % CI 77.0 %–86.0 %, stratified 5-fold cross-validation, n=666)`: a score with its interval. */
+export function scoreText(report: EvalReport): string {
+  const ci = report.interval ? `95 % CI ${pct(report.interval.low)}–${pct(report.interval.high)}, ` : '';
+  return `${pct(report.accuracy)} (${ci}${report.method}, n=${report.n})`;
+}
+
 /** Accuracy, per-class precision/recall and the confusion matrix (rows: expected, columns: predicted). */
 export function evalReport(report: EvalReport): string {
-  const lines = [`accuracy ${pct(report.accuracy)} (${report.method}, n=${report.n})`];
+  const lines = [`accuracy ${scoreText(report)}`];
   if (report.per_class) {
     lines.push(
       '',

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { silentLogger } from '../logger';
 import { startServer } from '../server';
+import { describeScore } from '../synthesis/synthesizer';
 
 /**
  * `npm run examples:train [DATA_DIR]`: gives every Loop App in a data dir (default: the bundled examples) a fresh
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
       await server.registry.reload(app.id);
       const result = await server.synthesizer.run(app.id, (message) => console.log(`${app.id}: ${message}`));
       console.log(
-        `${app.id}: ${result.version} by ${result.generator}, accuracy ${(result.eval.accuracy * 100).toFixed(1)} % (${result.eval.method}, n=${result.eval.n})`,
+        `${app.id}: ${result.version} by ${result.generator}, accuracy ${describeScore(result.eval)}`,
       );
     }
   } finally {

@@ -63,6 +63,10 @@ export interface EvalReport {
   accuracy: number;
   n: number;
   method: string;
+  /** 95 % confidence interval of the accuracy (Wilson score interval over the n scored rows). */
+  interval?: { low: number; high: number; level: number };
+  /** What the score estimates: the served program itself, or the procedure that made it (cross-validation). */
+  estimates?: 'program' | 'procedure';
   per_class?: Record<string, { precision: number; recall: number; support: number }>;
   confusion?: Record<string, Record<string, number>>;
 }

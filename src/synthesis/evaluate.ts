@@ -30,7 +30,12 @@ export function score(expected: unknown[], predicted: unknown[], method: string)
     confusion[e] ??= dict<number>();
     confusion[e][p] = (confusion[e][p] ?? 0) + 1;
   });
-  const report: Omit<Scored, 'failures'> = { accuracy: n ? correct / n : 0, n, method };
+  const report: Omit<Scored, 'failures'> = {
+    accuracy: n ? correct / n : 0,
+    n,
+    method,
+    interval: wilson(correct, n),
+  };
   const classes = Object.keys(confusion).sort();
   if (classes.length <= MAX_CLASSES_REPORTED) {
     report.confusion = confusion;
@@ -107,12 +112,41 @@ export function holdout<T extends Labelled>(rows: T[]): { train: T[]; test: T[] 
   return { train, test };
 }
 
-/** Deterministic k folds (by input hash) for data too scarce to hold a fifth out. */
-export function folds<T extends Labelled>(rows: T[], k: number): Array<{ train: T[]; test: T[] }> {
-  const fold = (row: T) =>
-    crypto.createHash('sha256').update(canonical(row.input)).digest().readUInt32BE(0) % k;
+/**
+ * Stratified k folds, deterministic: each label's rows in the order of their input hashes, dealt to the folds in
+ * turn (continuing from label to label, so fold sizes differ by one at most and every label is spread over the
+ * folds). With k = the number of rows this is leave-one-out.
+ */
+export function stratifiedFolds<T extends Labelled>(rows: T[], k: number): Array<{ train: T[]; test: T[] }> {
+  const byLabel = new Map<string, Array<{ row: T; hash: string }>>();
+  for (const row of rows) {
+    const label = canonical(row.output);
+    const hash = crypto.createHash('sha256').update(canonical(row.input)).digest('hex');
+    if (!byLabel.has(label)) byLabel.set(label, []);
+    byLabel.get(label)!.push({ row, hash });
+  }
+  const foldOf = new Map<T, number>();
+  let next = 0;
+  for (const label of [...byLabel.keys()].sort()) {
+    const list = byLabel.get(label)!.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+    for (const { row } of list) foldOf.set(row, next++ % k);
+  }
   return Array.from({ length: k }, (_, i) => ({
-    train: rows.filter((r) => fold(r) !== i),
-    test: rows.filter((r) => fold(r) === i),
+    train: rows.filter((r) => foldOf.get(r) !== i),
+    test: rows.filter((r) => foldOf.get(r) === i),
   }));
+}
+
+/**
+ * The 95 % Wilson score interval of a proportion of `n` trials: honest at small n (9 rows never read as a
+ * precise 0 % or 100 %) and never outside [0, 1].
+ */
+export function wilson(correct: number, n: number, z = 1.96): { low: number; high: number; level: number } {
+  if (!n) return { low: 0, high: 1, level: 0.95 };
+  const p = correct / n;
+  const z2 = z * z;
+  const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+  const round = (x: number) => Math.round(x * 10000) / 10000;
+  return { low: round(Math.max(0, centre - half)), high: round(Math.min(1, centre + half)), level: 0.95 };
 }

@@ -20,14 +20,17 @@ export class LearnerGenerator implements Generator {
 
   async generate(ctx: GenerateContext): Promise<Candidate> {
     ctx.progress(`learner: training on ${ctx.train.length} examples`);
-    const learned = learn(ctx.train, ctx.spec.input_schema, ctx.spec.output_schema, { seed: this.seed });
+    const learned = await learn(ctx.train, ctx.spec.input_schema, ctx.spec.output_schema, {
+      seed: this.seed,
+      progress: ctx.progress,
+    });
     const { ['program.js']: code, ...files } = learned.files;
-    const { features, kept_weights, program_kb, train_seconds } = learned.stats;
+    const { features, kept_features, c, weights_kb, train_seconds } = learned.stats;
     return {
       generator: 'learner',
       code,
       files,
-      notes: `${kept_weights} weights over ${features} features, ${program_kb} KB, trained in ${train_seconds} s`,
+      notes: `${kept_features} of ${features} features kept (${weights_kb} KB of weights), C = ${c}, trained in ${train_seconds} s`,
     };
   }
 }

@@ -50,7 +50,25 @@ export function versionsPanel(page) {
         ),
     },
     { label: 'Status', cell: (v) => badge(v.status) },
-    { label: 'Accuracy', class: 'num', cell: (v) => (v.eval ? pct(v.eval.accuracy) : '—') },
+    {
+      label: 'Accuracy',
+      class: 'num',
+      cell: (v) =>
+        v.eval
+          ? h(
+              'span',
+              {},
+              pct(v.eval.accuracy),
+              v.eval.interval
+                ? h(
+                    'div',
+                    { class: 'muted small' },
+                    `95 % CI ${pct(v.eval.interval.low)}–${pct(v.eval.interval.high)}`,
+                  )
+                : null,
+            )
+          : '—',
+    },
     { label: 'n', class: 'num', cell: (v) => num(v.eval?.n) },
     { label: 'Method', cell: (v) => v.eval?.method ?? '—' },
     { label: 'Generator', cell: (v) => v.generator ?? '—' },

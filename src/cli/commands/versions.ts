@@ -28,7 +28,7 @@ export function registerVersions(program: Command): void {
       if (jsonOf(cmd)) return printJson(body);
       console.log(
         table(
-          ['version', 'status', 'created', 'generator', 'parent', 'accuracy', 'n', 'method'],
+          ['version', 'status', 'created', 'generator', 'parent', 'accuracy', '95 % CI', 'n', 'method'],
           body.versions.map((v) => [
             v.version,
             v.status,
@@ -36,6 +36,7 @@ export function registerVersions(program: Command): void {
             v.generator,
             v.parent,
             pct(v.eval?.accuracy),
+            v.eval?.interval ? `${pct(v.eval.interval.low)}–${pct(v.eval.interval.high)}` : '-',
             v.eval?.n,
             v.eval?.method,
           ]),

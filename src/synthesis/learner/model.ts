@@ -1,120 +1,246 @@
 /**
- * The learner's model and the code that scores it. `featurize` and `scoreModel` are self-contained (no imports,
- * no module state): the emitted program.js embeds their source, so training and serving run the very same code.
+ * The learner's model on disk and the code that scores it. Two files sit beside program.js:
+ * - `model.json` (ModelInfo): the feature spec, what the output is (labels and where they go), calibration, and
+ *   the name and layout of the weights file;
+ * - `weights.bin.b64`: the weights as one binary block (base64 text, as version files are text): a header of
+ *   eight little-endian uint32 — magic 'LPW1', layout version, weight columns K, features F, word features Fw,
+ *   bits per weight (8 or 16), 0, 0 — then typed arrays in this order: feature hashes uint32[F] (words first,
+ *   then characters), idf float32[F], per-column scale float32[K], bias float32[K], weights int8|int16[F·K]
+ *   (feature-major: w[f·K + k]); a weight is `q × scale[k]`.
+ * `decodeBase64`, `prepareModel` and `scoreHashes` are self-contained (no imports, no module state): program.js
+ * embeds their source beside `hashFeatures`, so the server's tests and the program score alike.
  */
+import type { FeatureSpec, Hashes } from './features';
 
-export interface FeatureSpec {
-  /** Input fields read, in order; string fields give text features, others `field=value` tokens. */
-  fields: string[];
-  /** Prefix word features with the field index (when an input has several text fields). */
-  fieldAware: boolean;
-  charMin: number;
-  charMax: number;
-}
+export const WEIGHTS_FILE = 'weights.bin.b64';
+export const MAGIC = 0x3157504c; // 'LPW1' read as a little-endian uint32
+export const LAYOUT_VERSION = 1;
+export const HEADER_WORDS = 8;
 
-export interface LinearModel {
-  spec: FeatureSpec;
-  labels: unknown[];
-  /** Output shape: the label itself (null) or an object with the label under this key. */
+/** What an output of the model is: today one label (more kinds can be added beside `label`). */
+export interface LabelOutput {
+  kind: 'label';
+  /** The label itself (null) or an object with the label under this key. */
   field: string | null;
-  /** Per block (words, characters): term → [idf, weight per class…] (one weight for two classes: > 0 → labels[1]). */
-  blocks: Array<Record<string, number[]>>;
-  bias: number[];
-  /** Scales decision values before the softmax that gives `confidence`. */
+  labels: unknown[];
+}
+
+export interface ModelInfo {
+  format: 'loopai-learner';
+  version: 2;
+  spec: FeatureSpec;
+  output: LabelOutput;
+  /** Decision values are multiplied by this before the softmax (sigmoid for two labels) that gives `confidence`. */
   temperature: number;
+  weights: { file: string; encoding: 'base64'; layout: 'LPW1' };
 }
 
-/** A model ready to score: its blocks as Maps (fast lookups for many keys). */
-export interface PreparedModel {
-  model: LinearModel;
-  blocks: Array<Map<string, number[]>>;
+/** The weights as arrays (training side), before they are quantised into the binary block. */
+export interface Weights {
+  hashes: Uint32Array;
+  wordFeatures: number;
+  idf: Float32Array;
+  /** Per column: its weights over the features. One column for two labels (> 0 → labels[1]). */
+  columns: Float64Array[];
+  bias: Float64Array;
 }
 
-export function prepare(model: LinearModel): PreparedModel {
-  return { model, blocks: model.blocks.map((block) => new Map(Object.entries(block))) };
+/** The binary block of `w` (see the file comment), weights quantised per column to `bits`. */
+export function encodeWeights(w: Weights, bits: 8 | 16): Uint8Array {
+  const F = w.hashes.length;
+  const K = w.columns.length;
+  const bytes = HEADER_WORDS * 4 + 8 * F + 8 * K + F * K * (bits / 8);
+  const buffer = new ArrayBuffer(Math.ceil(bytes / 4) * 4);
+  new Uint32Array(buffer, 0, HEADER_WORDS).set([MAGIC, LAYOUT_VERSION, K, F, w.wordFeatures, bits, 0, 0]);
+  let at = HEADER_WORDS * 4;
+  new Uint32Array(buffer, at, F).set(w.hashes);
+  new Float32Array(buffer, (at += 4 * F), F).set(w.idf);
+  const scale = new Float32Array(buffer, (at += 4 * F), K);
+  new Float32Array(buffer, (at += 4 * K), K).set(w.bias);
+  at += 4 * K;
+  const top = bits === 8 ? 127 : 32767;
+  const q = bits === 8 ? new Int8Array(buffer, at, F * K) : new Int16Array(buffer, at, F * K);
+  w.columns.forEach((column, k) => {
+    let max = 0;
+    for (let f = 0; f < F; f++) max = Math.max(max, Math.abs(column[f]));
+    scale[k] = max > 0 ? max / top : 1;
+    const s = scale[k];
+    for (let f = 0; f < F; f++) q[f * K + k] = Math.round(column[f] / s);
+  });
+  return new Uint8Array(buffer);
 }
 
-/** Raw term counts of one input, in two blocks: words (1–2-grams) and characters (n-grams within words). */
-export function featurize(input: unknown, spec: FeatureSpec): Array<Map<string, number>> {
-  const words = new Map<string, number>();
-  const chars = new Map<string, number>();
-  const obj =
-    input !== null && typeof input === 'object' ? (input as Record<string, unknown>) : { value: input };
-  for (let f = 0; f < spec.fields.length; f++) {
-    // own fields only: a field named like an Object.prototype member must not read the inherited value
-    const value = Object.prototype.hasOwnProperty.call(obj, spec.fields[f]) ? obj[spec.fields[f]] : undefined;
-    if (value === undefined || value === null) continue;
-    if (typeof value !== 'string') {
-      const token = spec.fields[f] + '=' + String(value);
-      words.set(token, (words.get(token) || 0) + 1);
-      continue;
-    }
-    const prefix = spec.fieldAware ? f + ':' : '';
-    const lower = value.toLowerCase();
-    const tokens = lower.match(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?|[!?$£€%&*@#]/gu) || [];
-    for (let i = 0; i < tokens.length; i++) {
-      const uni = prefix + tokens[i];
-      words.set(uni, (words.get(uni) || 0) + 1);
-      if (i > 0) {
-        const bi = prefix + tokens[i - 1] + ' ' + tokens[i];
-        words.set(bi, (words.get(bi) || 0) + 1);
-      }
-    }
-    const pieces = lower.split(/\s+/);
-    for (let p = 0; p < pieces.length; p++) {
-      if (!pieces[p]) continue;
-      const padded = ' ' + pieces[p] + ' ';
-      for (let n = spec.charMin; n <= spec.charMax && n <= padded.length; n++) {
-        for (let i = 0; i + n <= padded.length; i++) {
-          const gram = padded.slice(i, i + n);
-          chars.set(gram, (chars.get(gram) || 0) + 1);
-        }
-      }
+/** Base64 text to bytes (the sandbox has no atob), in a buffer of its own, 4-byte aligned. */
+export function decodeBase64(text: string): Uint8Array {
+  const table = new Int16Array(128).fill(-1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < 64; i++) table[alphabet.charCodeAt(i)] = i;
+  let len = text.length;
+  while (len > 0 && text.charCodeAt(len - 1) === 61) len--;
+  const size = Math.floor((len * 3) / 4);
+  const out = new Uint8Array(new ArrayBuffer(Math.ceil(size / 4) * 4), 0, size);
+  let bits = 0;
+  let acc = 0;
+  let j = 0;
+  for (let i = 0; i < len; i++) {
+    const c = text.charCodeAt(i);
+    const v = c < 128 ? table[c] : -1;
+    if (v < 0) throw new Error('weights: not base64');
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[j++] = (acc >>> bits) & 255;
     }
   }
-  return [words, chars];
+  return out;
+}
+
+/** A model ready to score: the arrays over the decoded block, a hash table of the features, scratch space. */
+export interface PreparedModel {
+  info: ModelInfo;
+  K: number;
+  F: number;
+  wordF: number;
+  /** Open addressing, two int32 per slot: the feature hash, then its row (−1: empty). */
+  table: Int32Array;
+  shift: number;
+  mask: number;
+  idf: Float32Array;
+  scale: Float32Array;
+  bias: Float32Array;
+  w: Int8Array | Int16Array;
+  mark: Int32Array;
+  count: Int32Array;
+  /** Rows of the features the current input has. */
+  touched: Int32Array;
+  value: Float64Array;
+  stamp: number;
+  logTf: Float64Array;
+  acc: Float64Array;
+  scores: Float64Array;
+  hashes: Hashes;
+}
+
+/** Checks the block against its header and `info`, and builds the lookup table. Throws on any mismatch. */
+export function prepareModel(info: ModelInfo, bytes: Uint8Array): PreparedModel {
+  if (bytes.byteOffset % 4 || bytes.length < 32) throw new Error('weights: block too short or misaligned');
+  const head = new Uint32Array(bytes.buffer, bytes.byteOffset, 8);
+  const K = head[2];
+  const F = head[3];
+  const wordF = head[4];
+  const bits = head[5];
+  if (head[0] !== 0x3157504c || head[1] !== 1) throw new Error('weights: not an LPW1 block');
+  const labels = info.output.labels.length;
+  if (K !== (labels === 2 ? 1 : labels) || wordF > F || (bits !== 8 && bits !== 16))
+    throw new Error('weights: the header does not match model.json');
+  const need = 32 + 8 * F + 8 * K + (F * K * bits) / 8;
+  if (bytes.length < need) throw new Error('weights: block shorter than its header says');
+  let at = bytes.byteOffset + 32;
+  const hashes = new Uint32Array(bytes.buffer, at, F);
+  const idf = new Float32Array(bytes.buffer, (at += 4 * F), F);
+  const scale = new Float32Array(bytes.buffer, (at += 4 * F), K);
+  const bias = new Float32Array(bytes.buffer, (at += 4 * K), K);
+  at += 4 * K;
+  const w = bits === 8 ? new Int8Array(bytes.buffer, at, F * K) : new Int16Array(bytes.buffer, at, F * K);
+  let cap = 16;
+  while (cap < 2 * F) cap *= 2;
+  const table = new Int32Array(2 * cap);
+  for (let s = 1; s < table.length; s += 2) table[s] = -1;
+  const shift = 32 - Math.round(Math.log2(cap));
+  for (let f = 0; f < F; f++) {
+    let slot = Math.imul(hashes[f], 0x9e3779b1) >>> shift;
+    while (table[2 * slot + 1] !== -1) slot = (slot + 1) & (cap - 1);
+    table[2 * slot] = hashes[f] | 0;
+    table[2 * slot + 1] = f;
+  }
+  const logTf = new Float64Array(256);
+  for (let c = 1; c < 256; c++) logTf[c] = 1 + Math.log(c);
+  return {
+    info,
+    K,
+    F,
+    wordF,
+    table,
+    shift,
+    mask: cap - 1,
+    idf,
+    scale,
+    bias,
+    w,
+    mark: new Int32Array(F),
+    count: new Int32Array(F),
+    touched: new Int32Array(F),
+    value: new Float64Array(F),
+    stamp: 0,
+    logTf,
+    acc: new Float64Array(K),
+    scores: new Float64Array(K),
+    hashes: { h: new Uint32Array(1024), n: 0, words: 0, units: new Int32Array(64) },
+  };
 }
 
 /**
- * Decision values and confidence of one input. TF-IDF with sublinear tf, each block L2-normalised over the
- * model's terms (as a FeatureUnion of two TfidfVectorizers would), then a linear score per class.
+ * Scores the input whose features are in `p.hashes` (hashFeatures(input, p.info.spec, p.hashes)): TF-IDF with
+ * sublinear tf over the model's features, each block (words, characters) L2-normalised, then a linear score per
+ * column into `p.scores`. Returns the label index and its confidence.
  */
-export function scoreModel(
-  prepared: PreparedModel,
-  input: unknown,
-): { label: number; confidence: number; scores: number[] } {
-  const model = prepared.model;
-  const counts = featurize(input, model.spec);
-  const k = model.bias.length;
-  const scores = model.bias.slice();
-  for (let b = 0; b < counts.length; b++) {
-    const terms = prepared.blocks[b];
-    let norm = 0;
-    const entries: number[][] = [];
-    const values: number[] = [];
-    counts[b].forEach((count, term) => {
-      const entry = terms.get(term);
-      if (!entry) return;
-      const v = (1 + Math.log(count)) * entry[0];
-      norm += v * v;
-      entries.push(entry);
-      values.push(v);
-    });
-    if (norm === 0) continue;
-    const inv = 1 / Math.sqrt(norm);
-    for (let h = 0; h < entries.length; h++) {
-      const entry = entries[h];
-      const v = values[h] * inv;
-      for (let c = 0; c < k; c++) scores[c] += entry[c + 1] * v;
-    }
+export function scoreHashes(p: PreparedModel): { label: number; confidence: number } {
+  const H = p.hashes;
+  const h = H.h;
+  const { table, shift, mask, mark, count, touched, wordF, K } = p;
+  if (p.stamp >= 0x7fffffff) {
+    mark.fill(0);
+    p.stamp = 0;
   }
-  if (k === 1) {
-    const p = 1 / (1 + Math.exp(-model.temperature * scores[0]));
-    return scores[0] > 0 ? { label: 1, confidence: p, scores } : { label: 0, confidence: 1 - p, scores };
+  const stamp = ++p.stamp;
+  let distinct = 0;
+  for (let i = 0; i < H.n; i++) {
+    const key = h[i] | 0;
+    const word = i < H.words;
+    let slot = Math.imul(key, 0x9e3779b1) >>> shift;
+    let row = table[2 * slot + 1];
+    // a word and an n-gram may share a hash: the row must be of the occurrence's block
+    while (row !== -1 && (table[2 * slot] !== key || row < wordF !== word)) {
+      slot = (slot + 1) & mask;
+      row = table[2 * slot + 1];
+    }
+    if (row === -1) continue;
+    if (mark[row] !== stamp) {
+      mark[row] = stamp;
+      count[row] = 1;
+      touched[distinct++] = row;
+    } else count[row]++;
+  }
+  const { idf, value, logTf, w, acc, scores } = p;
+  let wordNorm = 0;
+  let charNorm = 0;
+  for (let t = 0; t < distinct; t++) {
+    const row = touched[t];
+    const c = count[row];
+    const v = (c < 256 ? logTf[c] : 1 + Math.log(c)) * idf[row];
+    value[t] = v;
+    if (row < wordF) wordNorm += v * v;
+    else charNorm += v * v;
+  }
+  const wordInv = wordNorm > 0 ? 1 / Math.sqrt(wordNorm) : 0;
+  const charInv = charNorm > 0 ? 1 / Math.sqrt(charNorm) : 0;
+  acc.fill(0);
+  for (let t = 0; t < distinct; t++) {
+    const row = touched[t];
+    const v = value[t] * (row < wordF ? wordInv : charInv);
+    const base = row * K;
+    for (let k = 0; k < K; k++) acc[k] += w[base + k] * v;
+  }
+  const T = p.info.temperature;
+  for (let k = 0; k < K; k++) scores[k] = p.bias[k] + p.scale[k] * acc[k];
+  if (K === 1) {
+    const q = 1 / (1 + Math.exp(-T * scores[0]));
+    return scores[0] > 0 ? { label: 1, confidence: q } : { label: 0, confidence: 1 - q };
   }
   let best = 0;
-  for (let c = 1; c < k; c++) if (scores[c] > scores[best]) best = c;
+  for (let k = 1; k < K; k++) if (scores[k] > scores[best]) best = k;
   let sum = 0;
-  for (let c = 0; c < k; c++) sum += Math.exp(model.temperature * (scores[c] - scores[best]));
-  return { label: best, confidence: 1 / sum, scores };
+  for (let k = 0; k < K; k++) sum += Math.exp(T * (scores[k] - scores[best]));
+  return { label: best, confidence: 1 / sum };
 }

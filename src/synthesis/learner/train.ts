@@ -1,128 +1,6 @@
-import type { featurize } from './model';
-
-/** Sparse rows over a fixed vocabulary, TF-IDF weighted and L2-normalised per block, plus a bias column. */
-export interface Matrix {
-  rows: Array<{ idx: Int32Array; val: Float64Array }>;
-  columns: number;
-}
-
-type Blocks = ReturnType<typeof featurize>;
-
-/** The terms of each block (in order of first appearance) with their smoothed idf, as scikit-learn's. */
-export interface Vocabulary {
-  terms: string[][];
-  idf: Float64Array[];
-}
-
-/**
- * Builds the vocabulary and the TF-IDF rows in one pass over the documents: sublinear tf, idf =
- * ln((1 + n) / (1 + df)) + 1, each block L2-normalised, plus an intercept column (regularised, as liblinear's).
- */
-export function tfidf(docs: Blocks[]): { vocab: Vocabulary; matrix: Matrix } {
-  const blocks = docs[0]?.length ?? 2;
-  const ids = Array.from({ length: blocks }, () => new Map<string, number>());
-  const df: number[][] = Array.from({ length: blocks }, () => []);
-  // each document as (block, term id, tf weight) before idf is known
-  const raw = docs.map((doc) =>
-    doc.map((block, b) => {
-      const termIds = new Int32Array(block.size);
-      const tf = new Float64Array(block.size);
-      let j = 0;
-      block.forEach((count, term) => {
-        let id = ids[b].get(term);
-        if (id === undefined) {
-          id = ids[b].size;
-          ids[b].set(term, id);
-          df[b].push(0);
-        }
-        df[b][id] += 1;
-        termIds[j] = id;
-        tf[j++] = 1 + Math.log(count);
-      });
-      return { termIds, tf };
-    }),
-  );
-  const idf = df.map((counts) => Float64Array.from(counts, (d) => Math.log((1 + docs.length) / (1 + d)) + 1));
-  const offsets = idf.map((_, b) => idf.slice(0, b).reduce((n, a) => n + a.length, 0));
-  const columns = idf.reduce((n, a) => n + a.length, 0);
-  const rows = raw.map((doc) => {
-    const size = doc.reduce((n, block) => n + block.termIds.length, 1);
-    const idx = new Int32Array(size);
-    const val = new Float64Array(size);
-    let k = 0;
-    doc.forEach(({ termIds, tf }, b) => {
-      const start = k;
-      let norm = 0;
-      for (let j = 0; j < termIds.length; j++) {
-        const v = tf[j] * idf[b][termIds[j]];
-        idx[k] = offsets[b] + termIds[j];
-        val[k++] = v;
-        norm += v * v;
-      }
-      const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-      for (let j = start; j < k; j++) val[j] *= inv;
-    });
-    idx[k] = columns;
-    val[k] = 1;
-    return { idx, val };
-  });
-  return { vocab: { terms: ids.map((m) => [...m.keys()]), idf }, matrix: { rows, columns } };
-}
-
-/** The same vocabulary restricted to the terms `keep` says to keep (given as global column numbers). */
-export function restrict(vocab: Vocabulary, keep: (column: number) => boolean): Vocabulary {
-  const terms: string[][] = [];
-  const idf: Float64Array[] = [];
-  let offset = 0;
-  vocab.terms.forEach((list, b) => {
-    const kept = list.map((_, i) => i).filter((i) => keep(offset + i));
-    terms.push(kept.map((i) => list[i]));
-    idf.push(Float64Array.from(kept, (i) => vocab.idf[b][i]));
-    offset += list.length;
-  });
-  return { terms, idf };
-}
-
-/**
- * The rows of `m` over the kept columns only, each block normalised again: the same as vectorising the documents
- * with the restricted vocabulary (block scaling is uniform), without featurising them again.
- */
-export function keepColumns(m: Matrix, vocab: Vocabulary, keep: Set<number>): Matrix {
-  const renumber = new Int32Array(m.columns).fill(-1);
-  let columns = 0;
-  for (let c = 0; c < m.columns; c++) if (keep.has(c)) renumber[c] = columns++;
-  const blockEnds: number[] = [];
-  vocab.terms.reduce((end, list) => (blockEnds.push(end + list.length), end + list.length), 0);
-  const rows = m.rows.map(({ idx, val }) => {
-    const newIdx: number[] = [];
-    const newVal: number[] = [];
-    let start = 0;
-    let block = 0;
-    let norm = 0;
-    const closeBlock = () => {
-      const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-      for (let j = start; j < newVal.length; j++) newVal[j] *= inv;
-      start = newVal.length;
-      norm = 0;
-    };
-    for (let k = 0; k < idx.length - 1; k++) {
-      while (idx[k] >= blockEnds[block]) {
-        closeBlock();
-        block += 1;
-      }
-      const c = renumber[idx[k]];
-      if (c < 0) continue;
-      newIdx.push(c);
-      newVal.push(val[k]);
-      norm += val[k] * val[k];
-    }
-    closeBlock();
-    newIdx.push(columns);
-    newVal.push(1);
-    return { idx: Int32Array.from(newIdx), val: Float64Array.from(newVal) };
-  });
-  return { rows, columns };
-}
+import type { Csr } from './matrix';
+import { solveAll } from './pool';
+import type { SolveResult, SolverData, SolveTask } from './solver';
 
 /** A small seeded PRNG (mulberry32): the same data and seed give the same model. */
 export function prng(seed: number): () => number {
@@ -136,80 +14,213 @@ export function prng(seed: number): () => number {
   };
 }
 
-/**
- * A binary L2-regularised squared-hinge SVM by dual coordinate descent (Hsieh et al. 2008; what liblinear and
- * scikit-learn's LinearSVC run). `y` is ±1; `cost` is C per row (class weights). Returns weights incl. the bias.
- */
-export function trainBinarySvm(
-  m: Matrix,
-  y: Int8Array,
-  cost: Float64Array,
-  random: () => number,
-  maxPasses = 200,
-  eps = 0.05,
-): Float64Array {
-  const n = m.rows.length;
-  const w = new Float64Array(m.columns + 1);
-  const alpha = new Float64Array(n);
-  const diag = new Float64Array(n);
-  const qii = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    diag[i] = 0.5 / cost[i];
-    let sq = 0;
-    for (const v of m.rows[i].val) sq += v * v;
-    qii[i] = sq + diag[i];
-  }
-  const order = Int32Array.from({ length: n }, (_, i) => i);
-  for (let pass = 0; pass < maxPasses; pass++) {
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      const t = order[i];
-      order[i] = order[j];
-      order[j] = t;
-    }
-    let maxPG = -Infinity;
-    let minPG = Infinity;
-    for (let s = 0; s < n; s++) {
-      const i = order[s];
-      const { idx, val } = m.rows[i];
-      let dot = 0;
-      for (let k = 0; k < idx.length; k++) dot += w[idx[k]] * val[k];
-      const g = y[i] * dot - 1 + diag[i] * alpha[i];
-      const pg = alpha[i] === 0 ? Math.min(g, 0) : g;
-      if (pg > maxPG) maxPG = pg;
-      if (pg < minPG) minPG = pg;
-      if (Math.abs(pg) < 1e-12) continue;
-      const old = alpha[i];
-      alpha[i] = Math.max(old - g / qii[i], 0);
-      const step = (alpha[i] - old) * y[i];
-      for (let k = 0; k < idx.length; k++) w[idx[k]] += step * val[k];
-    }
-    if (maxPG - minPG < eps) break;
-  }
-  return w;
+/** Balanced class weights, softened (square root) so the majority class keeps most of its accuracy. */
+export function classWeights(labels: Int32Array, classes: number): Float64Array {
+  const counts = new Float64Array(classes);
+  for (const l of labels) counts[l] += 1;
+  return Float64Array.from(counts, (k) => (k ? Math.sqrt(labels.length / (classes * k)) : 1));
 }
 
-/** One-vs-rest weights (one vector for two classes), with class-balanced costs. */
-export function trainLinear(
-  m: Matrix,
-  labels: Int32Array,
-  classes: number,
-  c: number,
-  seed: number,
-): Float64Array[] {
-  const n = labels.length;
-  const counts = new Array<number>(classes).fill(0);
-  for (const l of labels) counts[l] += 1;
-  // balanced weights, softened (square root) so the majority class keeps most of its accuracy
-  const weight = counts.map((k) => (k ? Math.sqrt(n / (classes * k)) : 1));
-  const problems = classes === 2 ? [1] : Array.from({ length: classes }, (_, k) => k);
-  return problems.map((positive) => {
-    const y = new Int8Array(n);
-    const cost = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      y[i] = labels[i] === positive ? 1 : -1;
-      cost[i] = c * weight[labels[i]];
+export interface FitSettings {
+  classes: number;
+  loss: 0 | 1 | 2;
+  eps: number;
+  maxIter: number;
+  seed: number;
+  threads: number;
+  /** Called as columns finish: (done, total). */
+  progress?: (done: number, total: number) => void;
+}
+
+/** The binary problems of one-vs-rest: one column (positive class 1) for two classes, else one per class. */
+export const positives = (classes: number): number[] =>
+  classes === 2 ? [1] : Array.from({ length: classes }, (_, k) => k);
+
+export const solverData = (m: Csr, labels: Int32Array, classes: number): SolverData => ({
+  ptr: m.ptr,
+  idx: m.idx,
+  val: m.val,
+  cols: m.cols,
+  labels,
+  classWeight: classWeights(labels, classes),
+});
+
+/**
+ * One-vs-rest fits on `train` for each C of `cs` (warm-started in order; the first from `alphas`, one array per
+ * column, when given), decision values on `test` if given.
+ */
+export function fitColumns(
+  data: SolverData,
+  train: Int32Array,
+  cs: number[],
+  s: FitSettings,
+  test: Int32Array | null = null,
+  alphas: Float64Array[] | null = null,
+): Promise<SolveResult[]> {
+  const tasks: SolveTask[] = positives(s.classes).map((positive, col) => ({
+    train,
+    positive,
+    cs,
+    loss: s.loss,
+    eps: s.eps,
+    maxIter: s.maxIter,
+    seed: s.seed + positive,
+    test,
+    alpha: alphas ? alphas[col] : null,
+  }));
+  return solveAll(data, tasks, s.threads, (done) => s.progress?.(done, tasks.length));
+}
+
+/**
+ * Stratified folds of row numbers: each class's rows in a seeded order, dealt to the folds in turn (continuing
+ * from class to class, so folds differ in size by one at most).
+ */
+export function stratifiedRowFolds(labels: Int32Array, classes: number, k: number, seed: number): Int32Array {
+  const fold = new Int32Array(labels.length);
+  const random = prng(seed);
+  const byClass: number[][] = Array.from({ length: classes }, () => []);
+  labels.forEach((l, i) => byClass[l].push(i));
+  let next = 0;
+  for (const rows of byClass) {
+    for (let i = rows.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [rows[i], rows[j]] = [rows[j], rows[i]];
     }
-    return trainBinarySvm(m, y, cost, prng(seed + positive));
-  });
+    for (const r of rows) fold[r] = next++ % k;
+  }
+  return fold;
+}
+
+/** The predicted class from a row's decision values (one value: > 0 is class 1). */
+export function argmax(d: ArrayLike<number>, at: number, columns: number): number {
+  if (columns === 1) return d[at] > 0 ? 1 : 0;
+  let best = 0;
+  for (let k = 1; k < columns; k++) if (d[at + k] > d[at + best]) best = k;
+  return best;
+}
+
+export interface Tuned {
+  /** Out-of-fold accuracy per C of the grid. */
+  accuracy: number[];
+  /** Out-of-fold predicted class of every row, per C. */
+  predicted: Int32Array[];
+  /** Out-of-fold decision values of every row, per C: [row · columns + k]. */
+  decisions: Float64Array[];
+}
+
+/** Out-of-fold results of each C of `grid` by stratified k-fold cross-validation (the idf is of all rows: it uses no label). */
+export async function crossValidate(
+  data: SolverData,
+  grid: number[],
+  k: number,
+  s: FitSettings,
+): Promise<Tuned> {
+  const n = data.labels.length;
+  const columns = positives(s.classes).length;
+  const fold = stratifiedRowFolds(data.labels, s.classes, k, s.seed);
+  const decisions = grid.map(() => new Float64Array(n * columns));
+  let done = 0;
+  for (let f = 0; f < k; f++) {
+    const train = Int32Array.from({ length: n }, (_, i) => i).filter((i) => fold[i] !== f);
+    const test = Int32Array.from({ length: n }, (_, i) => i).filter((i) => fold[i] === f);
+    if (!test.length || !train.length) continue;
+    const progress = () => s.progress?.(++done, k * columns);
+    const results = await fitColumns(data, train, grid, { ...s, progress }, test);
+    results.forEach((r, col) => {
+      for (let c = 0; c < grid.length; c++)
+        for (let j = 0; j < test.length; j++)
+          decisions[c][test[j] * columns + col] = r.decisions![c * test.length + j];
+    });
+  }
+  const predicted = decisions.map((d) =>
+    Int32Array.from({ length: n }, (_, i) => argmax(d, i * columns, columns)),
+  );
+  const accuracy = predicted.map(
+    (p) => p.reduce((right, l, i) => right + (l === data.labels[i] ? 1 : 0), 0) / n,
+  );
+  return { accuracy, predicted, decisions };
+}
+
+/**
+ * How much better `b` predicts than `a` on the same rows, in standard errors of the paired difference
+ * (McNemar's z): rows only b gets right minus rows only a gets right, over the square root of their sum.
+ */
+export function pairedGain(a: Int32Array, b: Int32Array, labels: Int32Array): number {
+  let onlyA = 0;
+  let onlyB = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const ra = a[i] === labels[i];
+    const rb = b[i] === labels[i];
+    if (ra && !rb) onlyA++;
+    else if (rb && !ra) onlyB++;
+  }
+  return onlyA + onlyB ? (onlyB - onlyA) / Math.sqrt(onlyA + onlyB) : 0;
+}
+
+/**
+ * The temperature T that makes softmax(T · decision values) (a sigmoid for one column) best predict the labels:
+ * the least negative log-likelihood over `rows`, by golden-section search on log T.
+ */
+export function fitTemperature(decisions: Float64Array, labels: Int32Array, columns: number): number {
+  const n = labels.length;
+  const nll = (t: number) => {
+    let loss = 0;
+    for (let i = 0; i < n; i++) {
+      const at = i * columns;
+      if (columns === 1) {
+        const z = t * decisions[at] * (labels[i] === 1 ? 1 : -1);
+        loss += z > 0 ? Math.log1p(Math.exp(-z)) : -z + Math.log1p(Math.exp(z));
+        continue;
+      }
+      let max = -Infinity;
+      for (let k = 0; k < columns; k++) max = Math.max(max, decisions[at + k]);
+      let sum = 0;
+      for (let k = 0; k < columns; k++) sum += Math.exp(t * (decisions[at + k] - max));
+      loss += Math.log(sum) - t * (decisions[at + labels[i]] - max);
+    }
+    return loss;
+  };
+  let lo = Math.log(0.1);
+  let hi = Math.log(100);
+  const g = (Math.sqrt(5) - 1) / 2;
+  for (let it = 0; it < 40; it++) {
+    const a = hi - g * (hi - lo);
+    const b = lo + g * (hi - lo);
+    if (nll(Math.exp(a)) < nll(Math.exp(b))) hi = b;
+    else lo = a;
+  }
+  return Math.exp((lo + hi) / 2);
+}
+
+/**
+ * Columns by their largest |weight| over classes, until `mass` of the total is covered, at most `max`; returned
+ * word columns first, then character columns, each in column order.
+ */
+export function selectFeatures(
+  weights: Float64Array[],
+  block: Uint8Array,
+  max: number,
+  mass: number,
+): Int32Array {
+  const columns = block.length;
+  const importance = new Float64Array(columns);
+  for (const w of weights)
+    for (let i = 0; i < columns; i++) importance[i] = Math.max(importance[i], Math.abs(w[i]));
+  const order = Int32Array.from({ length: columns }, (_, i) => i).sort(
+    (a, b) => importance[b] - importance[a] || a - b,
+  );
+  const total = importance.reduce((a, b) => a + b, 0);
+  const keep = new Uint8Array(columns);
+  let covered = 0;
+  let kept = 0;
+  for (const i of order) {
+    if (kept >= max || covered >= mass * total || importance[i] === 0) break;
+    keep[i] = 1;
+    kept++;
+    covered += importance[i];
+  }
+  const out = new Int32Array(kept);
+  let k = 0;
+  for (const b of [0, 1]) for (let i = 0; i < columns; i++) if (keep[i] && block[i] === b) out[k++] = i;
+  return out;
 }
