@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RunningServer } from '../src/server';
 import { spamConfig, tmpDataDir } from './helpers/apps';
-import { call, eventually, startTestServer } from './helpers/server';
+import { call, finishedJob, startTestServer } from './helpers/server';
 
 const SPAM = [
   'win a free prize now',
@@ -40,18 +40,7 @@ function labelled(): Array<{ input: { text: string }; output: string }> {
   return rows;
 }
 
-async function finished(server: RunningServer, jobId: string) {
-  return eventually(
-    async () => {
-      const job = await call(server.url, 'GET', `/jobs/${jobId}`);
-      if (job.body.state !== 'succeeded' && job.body.state !== 'failed')
-        throw new Error(`job still ${job.body.state}`);
-      return job.body;
-    },
-    60_000,
-    100,
-  );
-}
+const finished = (server: RunningServer, jobId: string) => finishedJob(server.url, jobId, 60_000);
 
 describe('program synthesis offline (no key, no network)', () => {
   let server: RunningServer;

@@ -33,22 +33,25 @@ export function measureValue(
   value: unknown,
   maxDepth: number,
   maxNodes: number,
-): { depth: number; nodes: number; shared: boolean } {
+): { depth: number; nodes: number; shared: boolean; longestEnum: number } {
   const seen = new Set<object>();
   const stack: Array<[unknown, number]> = [[value, 1]];
   let depth = 0;
   let nodes = 0;
+  let longestEnum = 0;
   while (stack.length) {
     const [v, d] = stack.pop()!;
     if (++nodes > maxNodes) break;
     if (v === null || typeof v !== 'object') continue;
     if (d > depth && (depth = d) > maxDepth) break;
     // the same object reached twice: a YAML alias (`*name`), whose expansion can be exponential
-    if (seen.has(v)) return { depth, nodes, shared: true };
+    if (seen.has(v)) return { depth, nodes, shared: true, longestEnum };
     seen.add(v);
+    const values = (v as { enum?: unknown }).enum;
+    if (Array.isArray(values) && values.length > longestEnum) longestEnum = values.length;
     for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
   }
-  return { depth, nodes, shared: false };
+  return { depth, nodes, shared: false, longestEnum };
 }
 
 /** Limits on what a person or a client may hand the schema compiler (ajv's enum checks are quadratic). */
@@ -64,16 +67,8 @@ export function checkSchemaBounds(name: string, schema: unknown): void {
     throw new Error(`${name} reuses one object in two places (a YAML alias); write it out in full`);
   if (size.nodes > maxNodes) throw new Error(`${name} has more than ${maxNodes} values; make it smaller`);
   if (size.depth > maxDepth) throw new Error(`${name} nests deeper than ${maxDepth} levels`);
-  const stack: unknown[] = [schema];
-  while (stack.length) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    const node = v as Record<string, unknown>;
-    if (Array.isArray(node.enum) && node.enum.length > maxEnum) {
-      throw new Error(`${name} has an enum of ${node.enum.length} values; at most ${maxEnum} are allowed`);
-    }
-    stack.push(...(Array.isArray(v) ? v : Object.values(node)));
-  }
+  if (size.longestEnum > maxEnum)
+    throw new Error(`${name} has an enum of ${size.longestEnum} values; at most ${maxEnum} are allowed`);
 }
 
 /**
