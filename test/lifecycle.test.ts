@@ -124,7 +124,7 @@ describe('Loop App lifecycle over HTTP', () => {
     expect(onV2.body).toMatchObject({ version: 'v2', output: 'spam' });
 
     const versions = await call(server.url, 'GET', `/loop-apps/${id}/versions`);
-    expect(versions.body.versions.map((v: { status: string }) => v.status)).toEqual(['deprecated', 'active']);
+    expect(versions.body.versions.map((v: { status: string }) => v.status)).toEqual(['retired', 'active']);
 
     const rolledBack = await call(server.url, 'POST', `/loop-apps/${id}/rollback`);
     expect(rolledBack.body).toMatchObject({ version: 'v1', status: 'active' });

@@ -78,7 +78,12 @@ export const versionSchema = {
     parent: nullable('string'),
     trained_on: integer,
     eval: evalReport,
-    status: { enum: ['active', 'testing', 'canary', 'deprecated', 'rejected'] },
+    status: { enum: ['active', 'testing', 'canary', 'retired', 'deprecated', 'rejected'] },
+    deprecated: {
+      type: 'object',
+      required: ['at', 'reason'],
+      properties: { at: { type: 'string' }, reason: nullable('string') },
+    },
     sha256: { type: 'string' },
     files: { type: 'object', additionalProperties: { type: 'string' } },
     notes: { type: 'string' },
@@ -237,6 +242,16 @@ export const apiSchemas = {
   BatchRequest: batchRequestSchema,
   BatchResponse: batchResponseSchema,
   ExamplesRequest: examplesRequestSchema,
+  ForceRequest: {
+    type: 'object',
+    properties: {
+      force: { type: 'boolean', description: 'true: go ahead even if the version is deprecated' },
+    },
+  },
+  DeprecateRequest: {
+    type: 'object',
+    properties: { reason: { type: 'string', maxLength: 1000, description: 'why, shown with the version' } },
+  },
   ExamplesAdded: {
     type: 'object',
     required: ['added', 'total'],

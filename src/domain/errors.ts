@@ -52,6 +52,11 @@ export const ERROR_CODES = {
     status: 409,
     meaning: 'feedback on an execution that failed: there is no answer to judge',
   },
+  version_deprecated: {
+    status: 409,
+    meaning:
+      'the version is deprecated: reinstate it, or send {"force": true} to activate or roll back to it',
+  },
   archived: { status: 410, meaning: 'the Loop App is archived: its data is kept, it no longer executes' },
   body_too_large: { status: 413, meaning: 'the body is larger than max_body_bytes' },
   unsupported_media_type: {

@@ -5,7 +5,11 @@ import type { WEBHOOK_EVENTS } from './schemas';
 export type JsonSchema = Record<string, unknown>;
 
 export type AppStatus = 'active' | 'paused' | 'archived';
-export type VersionStatus = 'active' | 'testing' | 'canary' | 'deprecated' | 'rejected';
+/**
+ * `retired`: was active and was replaced (it stays a rollback target); `deprecated`: marked so by a person, and then
+ * neither activated nor rolled back to without `force`.
+ */
+export type VersionStatus = 'active' | 'testing' | 'canary' | 'retired' | 'deprecated' | 'rejected';
 export type OracleKind = 'llm' | 'http' | 'human';
 export type PrivacyMode = 'full' | 'redacted' | 'hashed' | 'none';
 export type RedactRule = 'email' | 'phone' | 'card';
@@ -83,6 +87,8 @@ export interface VersionMetadata {
   sha256: string;
   files: Record<string, string>;
   notes?: string;
+  /** Set by `POST …/versions/{v}/deprecate`, removed by `…/reinstate`. */
+  deprecated?: { at: string; reason: string | null };
   /**
    * On regeneration: the active version's and this candidate's accuracy on the same rows, rows neither of them
    * trained on (n = 0 when there are none).

@@ -12,6 +12,8 @@ interface Operation {
   tag: string;
   /** The request body's schema. */
   body?: SchemaName;
+  /** The body may be left out. */
+  bodyOptional?: boolean;
   /** Success answers: status → schema (or a media type for non-JSON answers). */
   ok: Record<number, SchemaName | { mediaType: string }>;
   /** Query parameters. */
@@ -145,10 +147,34 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
     get: { summary: 'One version with its scores', tag: 'Versions', ok: { 200: 'Version' } },
   },
   '/loop-apps/{id}/versions/{version}/activate': {
-    post: { summary: 'Check the version, then make it active', tag: 'Versions', ok: { 200: 'Version' } },
+    post: {
+      summary: 'Check the version, then make it active (a deprecated one only with force)',
+      tag: 'Versions',
+      body: 'ForceRequest',
+      bodyOptional: true,
+      ok: { 200: 'Version' },
+    },
+  },
+  '/loop-apps/{id}/versions/{version}/deprecate': {
+    post: {
+      summary: 'Mark a version deprecated: not activated or rolled back to without force',
+      tag: 'Versions',
+      body: 'DeprecateRequest',
+      bodyOptional: true,
+      ok: { 200: 'Version' },
+    },
+  },
+  '/loop-apps/{id}/versions/{version}/reinstate': {
+    post: { summary: 'Take a deprecation back', tag: 'Versions', ok: { 200: 'Version' } },
   },
   '/loop-apps/{id}/rollback': {
-    post: { summary: 'Activate the previously active version', tag: 'Versions', ok: { 200: 'Version' } },
+    post: {
+      summary: 'Activate the previously active version (a deprecated one only with force)',
+      tag: 'Versions',
+      body: 'ForceRequest',
+      bodyOptional: true,
+      ok: { 200: 'Version' },
+    },
   },
   '/loop-apps/{id}/feedback': {
     post: {
@@ -250,7 +276,7 @@ function operation(pathName: string, method: string, op: Operation) {
     ...(op.body
       ? {
           requestBody: {
-            required: true,
+            required: !op.bodyOptional,
             content: { 'application/json': { schema: { $ref: `#/components/schemas/${op.body}` } } },
           },
         }

@@ -244,9 +244,12 @@ export class Lifecycle {
         ? 'active'
         : version === live?.candidate?.version
           ? 'canary'
-          : meta?.status === 'active'
+          : meta?.deprecated
             ? 'deprecated'
-            : (meta?.status ?? 'testing');
+            : // a replaced version; data written before `retired` existed says `deprecated` for the same thing
+              meta?.status === 'active' || meta?.status === 'deprecated'
+              ? 'retired'
+              : (meta?.status ?? 'testing');
     return {
       ...(meta ?? { version, created_at: '', generator: 'unknown', parent: null, sha256: '', files: {} }),
       version,
@@ -259,10 +262,46 @@ export class Lifecycle {
     return this.writes.run(id, () => this.flip(id, version, reason));
   }
 
-  private async flip(id: string, version: string, reason: string): Promise<VersionView> {
+  /** Marks a version deprecated: from then on it is activated or rolled back to only with `force`. */
+  deprecate(id: string, version: string, reason: string | null): Promise<VersionView> {
+    this.app(id);
+    return this.writes.run(id, async () => {
+      const view = await this.version(id, version);
+      if (view.status === 'active' || view.status === 'canary') {
+        throw conflict(
+          `${version} is ${view.status === 'active' ? 'the active version' : 'in canary'} of '${id}'; activate another version first`,
+        );
+      }
+      const deprecated = { at: new Date().toISOString(), reason };
+      await this.store.updateMetadata(id, version, { deprecated });
+      await this.recordByHand(id, 'deprecated', `${version} deprecated over the API`, version, null);
+      return { ...view, deprecated, status: 'deprecated' };
+    });
+  }
+
+  /** Takes a deprecation back. */
+  reinstate(id: string, version: string): Promise<VersionView> {
+    this.app(id);
+    return this.writes.run(id, async () => {
+      await this.version(id, version); // 404 for a version that does not exist
+      await this.store.updateMetadata(id, version, { deprecated: undefined });
+      await this.recordByHand(id, 'reinstated', `${version} reinstated over the API`, version, null);
+      return this.version(id, version);
+    });
+  }
+
+  private async flip(id: string, version: string, reason: string, force = false): Promise<VersionView> {
     checkVersion(version);
     const names = await this.store.listVersionNames(id);
     if (!names.includes(version)) throw notFound(`Loop App '${id}' has no version ${version}`);
+    const deprecated = (await this.store.readMetadata(id, version))?.deprecated;
+    if (deprecated && !force) {
+      throw new ApiError(
+        'version_deprecated',
+        `${version} of '${id}' is deprecated${deprecated.reason ? ` (${deprecated.reason})` : ''}; reinstate it, or send {"force": true}`,
+        { version, deprecated },
+      );
+    }
     const from = await this.store.activeVersion(id);
     await this.registry.update(id, () => this.store.activate(id, version, reason), version);
     this.notify(reason === 'rollback' ? 'version_rolled_back' : 'version_promoted', id, {
@@ -274,12 +313,12 @@ export class Lifecycle {
   }
 
   /** Goes back to the version that was active before the current one (activations form a stack). */
-  rollback(id: string): Promise<VersionView> {
+  rollback(id: string, force = false): Promise<VersionView> {
     this.app(id);
-    return this.writes.run(id, () => this.rollBack(id));
+    return this.writes.run(id, () => this.rollBack(id, force));
   }
 
-  private async rollBack(id: string): Promise<VersionView> {
+  private async rollBack(id: string, force: boolean): Promise<VersionView> {
     const current = await this.store.activeVersion(id);
     const records = await this.store.activations(id);
     // a version made active by hand (a link written before any recorded activation) is the bottom of the stack
@@ -291,7 +330,7 @@ export class Lifecycle {
     while (stack.length && stack[stack.length - 1] === current) stack.pop();
     const target = stack[stack.length - 1];
     if (!target) throw conflict(`Loop App '${id}' has no earlier active version to roll back to`);
-    const view = await this.flip(id, target, 'rollback');
+    const view = await this.flip(id, target, 'rollback', force);
     await this.recordByHand(
       id,
       'rolled_back',
@@ -303,10 +342,10 @@ export class Lifecycle {
   }
 
   /** A person's activation: the same event log as the policy's decisions, so the history is whole. */
-  activateByHand(id: string, version: string): Promise<VersionView> {
+  activateByHand(id: string, version: string, force = false): Promise<VersionView> {
     return this.writes.run(id, async () => {
       const from = await this.store.activeVersion(id);
-      const view = await this.flip(id, version, 'manual');
+      const view = await this.flip(id, version, 'manual', force);
       await this.recordByHand(
         id,
         'activated',

@@ -258,7 +258,7 @@ export class AppStore {
       await fsp.truncate(log, start).catch(() => undefined);
       throw err;
     }
-    if (from && from !== version) await this.updateMetadata(id, from, { status: 'deprecated' });
+    if (from && from !== version) await this.updateMetadata(id, from, { status: 'retired' });
     await this.updateMetadata(id, version, { status: 'active' });
   }
 

@@ -258,18 +258,37 @@ namespace Loopai
                 cancellationToken);
         }
 
-        public Task<LoopAppVersion> ActivateAsync(string version, RequestOptions options = null,
+        /// <summary><paramref name="force"/> activates a deprecated version too (else 409 version_deprecated).</summary>
+        public Task<LoopAppVersion> ActivateAsync(string version, bool force = false, RequestOptions options = null,
             CancellationToken cancellationToken = default(CancellationToken))
         {
-            return AppCall<LoopAppVersion>("POST", "/versions/" + Segment(version, "version") + "/activate", null, null,
-                options, cancellationToken);
+            return AppCall<LoopAppVersion>("POST", "/versions/" + Segment(version, "version") + "/activate",
+                new JObject { { "force", force } }, null, options, cancellationToken);
         }
 
-        /// <summary>Makes the version before the active one active again.</summary>
-        public Task<LoopAppVersion> RollbackAsync(RequestOptions options = null,
+        /// <summary>Makes the version before the active one active again (force: even if it is deprecated).</summary>
+        public Task<LoopAppVersion> RollbackAsync(bool force = false, RequestOptions options = null,
             CancellationToken cancellationToken = default(CancellationToken))
         {
-            return AppCall<LoopAppVersion>("POST", "/rollback", null, null, options, cancellationToken);
+            return AppCall<LoopAppVersion>("POST", "/rollback", new JObject { { "force", force } }, null, options,
+                cancellationToken);
+        }
+
+        /// <summary>Marks a version deprecated: it is then activated or rolled back to only with force.</summary>
+        public Task<LoopAppVersion> DeprecateAsync(string version, string reason = null, RequestOptions options = null,
+            CancellationToken cancellationToken = default(CancellationToken))
+        {
+            var body = reason == null ? new JObject() : new JObject { { "reason", reason } };
+            return AppCall<LoopAppVersion>("POST", "/versions/" + Segment(version, "version") + "/deprecate", body,
+                null, options, cancellationToken);
+        }
+
+        /// <summary>Takes a deprecation back.</summary>
+        public Task<LoopAppVersion> ReinstateAsync(string version, RequestOptions options = null,
+            CancellationToken cancellationToken = default(CancellationToken))
+        {
+            return AppCall<LoopAppVersion>("POST", "/versions/" + Segment(version, "version") + "/reinstate", null,
+                null, options, cancellationToken);
         }
 
         // --- the improvement loop -------------------------------------------------------------------------------

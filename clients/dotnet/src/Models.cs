@@ -144,6 +144,8 @@ namespace Loopai
         /// <summary>File name → sha256.</summary>
         [JsonProperty("files")] public Dictionary<string, string> Files { get; set; }
         [JsonProperty("notes")] public string Notes { get; set; }
+        /// <summary>When and why a person marked it deprecated (null when not deprecated).</summary>
+        [JsonProperty("deprecated")] public JObject Deprecated { get; set; }
         /// <summary>On regeneration: the then active version's score on the same held-out rows.</summary>
         [JsonProperty("compared_with")] public JObject ComparedWith { get; set; }
         /// <summary>What a generated version learned from: <c>{examples, held_out}</c>.</summary>

@@ -228,7 +228,7 @@ namespace Loopai.Tests
                 Assert.AreEqual("active", (await client.ActivateAsync("v2")).Status);
                 var answer = await client.ExecuteAsync(longText);
                 Assert.AreEqual(new[] { "v2", "spam" }, new[] { answer.Version, (string)answer.Output });
-                Assert.AreEqual(new[] { "deprecated", "active" },
+                Assert.AreEqual(new[] { "retired", "active" },
                     (await client.ListVersionsAsync()).Versions.Select(v => v.Status).ToArray());
                 Assert.AreEqual("upload", (await client.GetVersionAsync("v2")).Generator);
 

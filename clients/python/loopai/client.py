@@ -127,12 +127,22 @@ class LoopaiClient:
         """Starts a job that makes a new version from the app's examples: ``{job_id, …}``."""
         return self._app_call("POST", "/versions", {"regenerate": True})
 
-    def activate(self, version: str) -> JSON:
-        return self._app_call("POST", f"/versions/{path_part(version)}/activate")
+    def activate(self, version: str, force: bool = False) -> JSON:
+        """``force=True`` activates a deprecated version too (else 409 ``version_deprecated``)."""
+        return self._app_call("POST", f"/versions/{path_part(version)}/activate", {"force": force})
 
-    def rollback(self) -> JSON:
-        """Makes the version before the active one active again."""
-        return self._app_call("POST", "/rollback")
+    def rollback(self, force: bool = False) -> JSON:
+        """Makes the version before the active one active again (``force=True`` if that one is deprecated)."""
+        return self._app_call("POST", "/rollback", {"force": force})
+
+    def deprecate(self, version: str, reason: Optional[str] = None) -> JSON:
+        """Marks a version deprecated: from then on it is activated or rolled back to only with ``force``."""
+        body: JSON = {} if reason is None else {"reason": reason}
+        return self._app_call("POST", f"/versions/{path_part(version)}/deprecate", body)
+
+    def reinstate(self, version: str) -> JSON:
+        """Takes a deprecation back."""
+        return self._app_call("POST", f"/versions/{path_part(version)}/reinstate")
 
     # --- the improvement loop ---------------------------------------------------------------------------------
 

@@ -286,7 +286,7 @@ class LifecycleTest(ServerTestCase):
 
         self.assertEqual(client.activate("v2")["status"], "active")
         self.assertEqual((client.execute(long_text)["version"], client.execute(long_text)["output"]), ("v2", "spam"))
-        self.assertEqual([v["status"] for v in client.versions()["versions"]], ["deprecated", "active"])
+        self.assertEqual([v["status"] for v in client.versions()["versions"]], ["retired", "active"])
         self.assertEqual(client.version("v2")["generator"], "upload")
 
         rolled_back = client.rollback()

@@ -66,8 +66,10 @@ METHODS: Dict[str, Tuple[Call, List[str]]] = {
     "version": (lambda c: c.version("v7"), ["version", "status", "generator", "parent"]),
     "upload_version": (lambda c: c.upload_version(LENGTH_PROGRAM, {"a.json": "[]"}), ["version", "status", "parent"]),
     "regenerate": (lambda c: c.regenerate(), ["job_id", "state"]),
-    "activate": (lambda c: c.activate("v7"), ["version", "status"]),
-    "rollback": (lambda c: c.rollback(), ["version", "status"]),
+    "activate": (lambda c: c.activate("v7", force=True), ["version", "status"]),
+    "rollback": (lambda c: c.rollback(force=True), ["version", "status"]),
+    "deprecate": (lambda c: c.deprecate("v7", reason="too old"), ["version", "status"]),
+    "reinstate": (lambda c: c.reinstate("v7"), ["version", "status"]),
     "executions": (
         lambda c: c.executions(limit=5),
         ["executions", "executions[].id", "executions[].sampled", "executions[].sample_rule"],

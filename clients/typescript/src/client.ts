@@ -51,6 +51,8 @@ export interface WaitForJobOptions {
 }
 
 type Limit = { limit?: number } & RequestOptions;
+type Force = { force?: boolean } & RequestOptions;
+const forceBody = (force: boolean | undefined) => (force === undefined ? undefined : { force });
 
 /** Environment variables where there is an environment (Node, Deno with permission, Bun); none in a browser. */
 function env(name: string): string | undefined {
@@ -184,13 +186,34 @@ export class LoopaiClient {
     return this.appCall('POST', '/versions', { regenerate: true }, undefined, options);
   }
 
-  activate(version: string, options?: RequestOptions): Promise<Version> {
-    return this.appCall('POST', `/versions/${segment(version)}/activate`, undefined, undefined, options);
+  /** `force: true` activates a deprecated version too (else 409 `version_deprecated`). */
+  activate(version: string, { force, ...options }: Force = {}): Promise<Version> {
+    return this.appCall(
+      'POST',
+      `/versions/${segment(version)}/activate`,
+      forceBody(force),
+      undefined,
+      options,
+    );
   }
 
-  /** Makes the version before the active one active again. */
-  rollback(options?: RequestOptions): Promise<Version> {
-    return this.appCall('POST', '/rollback', undefined, undefined, options);
+  /** Makes the version before the active one active again (`force: true` if that one is deprecated). */
+  rollback({ force, ...options }: Force = {}): Promise<Version> {
+    return this.appCall('POST', '/rollback', forceBody(force), undefined, options);
+  }
+
+  /** Marks a version deprecated: from then on it is activated or rolled back to only with `force`. */
+  deprecate(
+    version: string,
+    { reason, ...options }: RequestOptions & { reason?: string } = {},
+  ): Promise<Version> {
+    const body = reason === undefined ? undefined : { reason };
+    return this.appCall('POST', `/versions/${segment(version)}/deprecate`, body, undefined, options);
+  }
+
+  /** Takes a deprecation back. */
+  reinstate(version: string, options?: RequestOptions): Promise<Version> {
+    return this.appCall('POST', `/versions/${segment(version)}/reinstate`, undefined, undefined, options);
   }
 
   // --- the improvement loop -----------------------------------------------------------------------------------

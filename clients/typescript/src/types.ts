@@ -4,7 +4,8 @@
 export type JsonSchema = Record<string, unknown>;
 
 export type AppStatus = 'active' | 'paused' | 'archived';
-export type VersionStatus = 'active' | 'testing' | 'canary' | 'deprecated' | 'rejected';
+/** `retired`: replaced by a newer active version; `deprecated`: marked so by a person. */
+export type VersionStatus = 'active' | 'testing' | 'canary' | 'retired' | 'deprecated' | 'rejected';
 export type OracleKind = 'llm' | 'http' | 'human';
 export type GeneratorChoice = 'auto' | 'learner' | 'llm';
 export type SampleRule = 'random' | 'uncertainty';
@@ -44,6 +45,7 @@ export type ErrorCode =
   | 'archived'
   | 'body_too_large'
   | 'unsupported_media_type'
+  | 'version_deprecated'
   | 'range_not_satisfiable'
   | 'invalid_program'
   | 'rate_limited'
@@ -252,6 +254,8 @@ export interface Version {
   /** File name → sha256. */
   files: Record<string, string>;
   notes?: string;
+  /** When and why a person marked it deprecated. */
+  deprecated?: { at: string; reason: string | null };
   /** On regeneration: the then active version's score on the same held-out rows. */
   compared_with?: Comparison;
   /** What a generated version learned from: the first `examples` rows, and whether a fifth was held out. */

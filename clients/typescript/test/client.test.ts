@@ -196,7 +196,7 @@ describe('LoopaiClient against the real server', () => {
       const { versions } = await app.listVersions();
       assert.deepEqual(
         versions.map((v) => v.status),
-        ['deprecated', 'active'],
+        ['retired', 'active'],
       );
       assert.equal((await app.getVersion('v2')).generator, 'upload');
 

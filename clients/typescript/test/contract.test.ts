@@ -58,7 +58,14 @@ const TYPES: Record<string, string> = {
 };
 
 /** Request bodies the client builds from a method's arguments: they are checked as sent (see the calls below). */
-const BUILT_BY_THE_CLIENT = ['ExecuteRequest', 'BatchRequest', 'ExamplesRequest', 'FeedbackRequest'];
+const BUILT_BY_THE_CLIENT = [
+  'ExecuteRequest',
+  'BatchRequest',
+  'ExamplesRequest',
+  'FeedbackRequest',
+  'ForceRequest',
+  'DeprecateRequest',
+];
 
 /**
  * Where the SDK knowingly says more than the document. Each is a gap of the document (src/domain/api-schemas.ts,
@@ -159,8 +166,10 @@ const CALLS: Record<string, (c: LoopaiClient) => Promise<unknown>> = {
   getVersion: (c) => c.getVersion('v7'),
   uploadVersion: (c) => c.uploadVersion({ code: LENGTH_PROGRAM, files: { 'a.json': '[]' } }),
   regenerate: (c) => c.regenerate(),
-  activate: (c) => c.activate('v7'),
-  rollback: (c) => c.rollback(),
+  activate: (c) => c.activate('v7', { force: true }),
+  rollback: (c) => c.rollback({ force: true }),
+  deprecate: (c) => c.deprecate('v7', { reason: 'too old' }),
+  reinstate: (c) => c.reinstate('v7'),
   executions: (c) => c.executions({ limit: 5 }),
   feedback: (c) => c.feedback('00000000-0000-4000-8000-000000000000', 'spam'),
   reviewQueue: (c) => c.reviewQueue({ limit: 5 }),

@@ -10,7 +10,7 @@ function printVersion(v: VersionMetadata): void {
   if (report) console.log(`\n${evalReport(report)}`);
 }
 
-/** After activate / rollback: what serves now. */
+/** After activate / rollback / deprecate / reinstate: the version's status. */
 function printActive(cmd: Command, appId: string, v: VersionMetadata): void {
   if (jsonOf(cmd)) printJson(v);
   else console.log(`${appId}: ${v.version} is ${v.status}`);
@@ -60,15 +60,42 @@ export function registerVersions(program: Command): void {
     .description('serve this version from now on')
     .argument('<app>', 'Loop App id')
     .argument('<version>', 'e.g. v2')
-    .action(async (appId: string, version: string, _opts, cmd: Command) => {
-      printActive(cmd, appId, await clientOf(cmd).post(appPath(appId, 'versions', version, 'activate')));
+    .option('--force', 'even if it is deprecated')
+    .action(async (appId: string, version: string, opts: { force?: boolean }, cmd: Command) => {
+      const path = appPath(appId, 'versions', version, 'activate');
+      printActive(cmd, appId, await clientOf(cmd).post(path, { force: opts.force === true }));
     });
 
   versions
     .command('rollback')
     .description('serve the version that was active before the current one')
     .argument('<app>', 'Loop App id')
-    .action(async (appId: string, _opts, cmd: Command) => {
-      printActive(cmd, appId, await clientOf(cmd).post(appPath(appId, 'rollback')));
+    .option('--force', 'even if that version is deprecated')
+    .action(async (appId: string, opts: { force?: boolean }, cmd: Command) => {
+      printActive(
+        cmd,
+        appId,
+        await clientOf(cmd).post(appPath(appId, 'rollback'), { force: opts.force === true }),
+      );
+    });
+
+  versions
+    .command('deprecate')
+    .description('mark a version deprecated: it is not activated or rolled back to without --force')
+    .argument('<app>', 'Loop App id')
+    .argument('<version>', 'e.g. v1')
+    .option('--reason <text>', 'why, shown with the version')
+    .action(async (appId: string, version: string, opts: { reason?: string }, cmd: Command) => {
+      const path = appPath(appId, 'versions', version, 'deprecate');
+      printActive(cmd, appId, await clientOf(cmd).post(path, opts.reason ? { reason: opts.reason } : {}));
+    });
+
+  versions
+    .command('reinstate')
+    .description('take a deprecation back')
+    .argument('<app>', 'Loop App id')
+    .argument('<version>', 'e.g. v1')
+    .action(async (appId: string, version: string, _opts, cmd: Command) => {
+      printActive(cmd, appId, await clientOf(cmd).post(appPath(appId, 'versions', version, 'reinstate')));
     });
 }

@@ -41,6 +41,19 @@ const objectBody = async (req: Request, limits: BodyLimits): Promise<Record<stri
   return body as Record<string, unknown>;
 };
 
+/** A body that may be left out (an empty POST): `{}` then. */
+const optionalBody = (req: Request, limits: BodyLimits): Promise<Record<string, unknown>> =>
+  req.headers['content-type'] === undefined && !Number(req.headers['content-length'] ?? 0)
+    ? Promise.resolve({})
+    : objectBody(req, limits);
+
+/** `{"force": true}` lets a person activate or roll back to a deprecated version. */
+const forceOf = (sent: Record<string, unknown>): boolean => {
+  if (sent.force !== undefined && typeof sent.force !== 'boolean')
+    throw badRequest('invalid_body', '"force" must be true or false');
+  return sent.force === true;
+};
+
 export function loopAppRoutes({ lifecycle, bodyLimits, synthesizer, policy }: LoopAppRoutesDeps): Router {
   const router = caseSensitiveRouter();
   const body = (req: Request) => objectBody(req, bodyLimits);
@@ -127,11 +140,26 @@ export function loopAppRoutes({ lifecycle, bodyLimits, synthesizer, policy }: Lo
 
   router.post('/:id/versions/:version/activate', async (req, res) => {
     lifecycle.app(req.params.id);
-    res.json(await lifecycle.activateByHand(req.params.id, req.params.version));
+    const force = forceOf(await optionalBody(req, bodyLimits));
+    res.json(await lifecycle.activateByHand(req.params.id, req.params.version, force));
+  });
+
+  router.post('/:id/versions/:version/deprecate', async (req, res) => {
+    const { reason } = await optionalBody(req, bodyLimits);
+    if (reason !== undefined && (typeof reason !== 'string' || reason.length > 1000))
+      throw badRequest('invalid_body', '"reason" must be a string of at most 1000 characters');
+    res.json(
+      await lifecycle.deprecate(req.params.id, req.params.version, (reason as string | undefined) ?? null),
+    );
+  });
+
+  router.post('/:id/versions/:version/reinstate', async (req, res) => {
+    res.json(await lifecycle.reinstate(req.params.id, req.params.version));
   });
 
   router.post('/:id/rollback', async (req, res) => {
-    res.json(await lifecycle.rollback(req.params.id));
+    const force = forceOf(await optionalBody(req, bodyLimits));
+    res.json(await lifecycle.rollback(req.params.id, force));
   });
 
   return router;
