@@ -62,6 +62,7 @@ async function request(method, path, body) {
 }
 
 const app = (id) => `/loop-apps/${encodeURIComponent(id)}`;
+const ver = (id, version) => `${app(id)}/versions/${encodeURIComponent(version)}`;
 
 export const api = {
   listApps: () => request('GET', '/loop-apps'),
@@ -69,8 +70,21 @@ export const api = {
   patchApp: (id, settings) => request('PATCH', app(id), settings),
   setStatus: (id, action) => request('POST', `${app(id)}/${action}`),
   versions: (id) => request('GET', `${app(id)}/versions`),
-  activate: (id, version) => request('POST', `${app(id)}/versions/${encodeURIComponent(version)}/activate`),
-  rollback: (id) => request('POST', `${app(id)}/rollback`),
+  version: (id, version) => request('GET', ver(id, version)),
+  /** `force` activates a deprecated version (without it the server answers 409 version_deprecated). */
+  activate: (id, version, force = false) =>
+    request('POST', `${ver(id, version)}/activate`, force ? { force: true } : undefined),
+  deprecate: (id, version, reason) =>
+    request('POST', `${ver(id, version)}/deprecate`, reason ? { reason } : {}),
+  reinstate: (id, version) => request('POST', `${ver(id, version)}/reinstate`),
+  /** A new version from the labelled rows: 202 with the job that makes it. */
+  regenerate: (id) => request('POST', `${app(id)}/versions`, { regenerate: true }),
+  /** A new app from a spec and labelled examples: 202 with the job that makes its first version. */
+  createApp: (spec) => request('POST', '/loop-apps', spec),
+  addExamples: (id, examples) => request('POST', `${app(id)}/examples`, { examples }),
+  job: (jobId) => request('GET', `/jobs/${encodeURIComponent(jobId)}`),
+  rollback: (id, force = false) =>
+    request('POST', `${app(id)}/rollback`, force ? { force: true } : undefined),
   execute: (id, input) => request('POST', `${app(id)}/execute`, { input }),
   executions: (id, limit = 25) => request('GET', `${app(id)}/executions?limit=${limit}`),
   analytics: (id) => request('GET', `${app(id)}/analytics`),

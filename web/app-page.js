@@ -1,8 +1,11 @@
-// One Loop App: trends, versions (activate, roll back), a try-it box, the review queue, recent executions,
-// disagreements with the oracle, events and settings, each panel in its own file under panels/. Each panel
+// One Loop App: trends, versions (activate, roll back, deprecate, improve), comparing two versions, a try-it box,
+// adding examples, the review queue, recent executions, disagreements with the oracle, events and settings, each
+// panel in its own file under panels/. Each panel
 // loads on its own, so one failing endpoint shows its error in its panel and the rest of the page still works.
 import { api, settle } from './api.js';
 import { fill, h } from './dom.js';
+import { addExamplesPanel } from './panels/add-examples.js';
+import { comparePanel } from './panels/compare.js';
 import { disagreementsPanel } from './panels/disagreements.js';
 import { eventsPanel } from './panels/events.js';
 import { executionsPanel } from './panels/executions.js';
@@ -34,6 +37,7 @@ export async function renderAppPage(root, id) {
       page.app = app;
       head.render();
       settings.render();
+      addExamples.refresh();
     },
     async refreshApp() {
       const result = await settle(api.app(id));
@@ -50,6 +54,8 @@ export async function renderAppPage(root, id) {
   const head = headPanel(page);
   const trends = trendsPanel(page);
   const versions = versionsPanel(page);
+  const compare = comparePanel(page);
+  const addExamples = addExamplesPanel(page);
   const tryIt = tryPanel(page);
   const review = reviewPanel(page);
   const executions = executionsPanel(page);
@@ -59,6 +65,7 @@ export async function renderAppPage(root, id) {
   Object.assign(loaders, {
     analytics: trends.load,
     versions: versions.load,
+    compare: compare.load,
     review: review.load,
     executions: executions.load,
     disagreements: disagreements.load,
@@ -73,7 +80,18 @@ export async function renderAppPage(root, id) {
     h(
       'div',
       { class: 'grid' },
-      [trends, versions, tryIt, review, executions, disagreements, events, settings].map((p) => p.element),
+      [
+        trends,
+        versions,
+        compare,
+        tryIt,
+        addExamples,
+        review,
+        executions,
+        disagreements,
+        events,
+        settings,
+      ].map((p) => p.element),
     ),
   );
   head.render();

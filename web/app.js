@@ -1,9 +1,10 @@
-// The Loopai dashboard: a single page with hash routes (#/ and #/apps/{id}) over the HTTP API.
+// The Loopai dashboard: a single page with hash routes (#/, #/new and #/apps/{id}) over the HTTP API.
 import { getKey, setKey } from './api.js';
 import { renderAppPage } from './app-page.js';
 import { releaseDetachedCharts } from './charts.js';
 import { h, fill } from './dom.js';
 import { toast } from './ui.js';
+import { renderNewApp } from './new-app.js';
 import { renderOverview } from './overview.js';
 
 const main = document.getElementById('main');
@@ -13,6 +14,7 @@ function route() {
   const appMatch = /^\/apps\/([^/]+)\/?$/.exec(hash);
   if (appMatch) return { name: 'app', id: decodeURIComponent(appMatch[1]) };
   if (hash === '/') return { name: 'overview' };
+  if (hash === '/new' || hash === '/new/') return { name: 'new' };
   return { name: 'unknown', hash };
 }
 
@@ -28,6 +30,9 @@ async function render() {
   if (r.name === 'app') {
     document.title = `${r.id} · Loopai`;
     await renderAppPage(view, r.id);
+  } else if (r.name === 'new') {
+    document.title = 'New Loop App · Loopai';
+    await renderNewApp(view);
   } else if (r.name === 'overview') {
     document.title = 'Loop Apps · Loopai';
     await renderOverview(view);

@@ -5,6 +5,9 @@ import { brief, fill, h, isNum, money, num, pct } from './dom.js';
 import { badge, empty, errorBox, loading, stat, table } from './ui.js';
 import { byDay } from './analytics.js';
 
+const newAppLink = () =>
+  h('a', { href: '#/new', class: 'btn btn-primary', id: 'new-app-link' }, 'New Loop App');
+
 export async function renderOverview(root) {
   const tiles = h('div', { class: 'stats' });
   const body = h('div', {}, loading('Loading Loop Apps'));
@@ -19,6 +22,7 @@ export async function renderOverview(root) {
         h('h1', {}, 'Loop Apps'),
         h('p', { class: 'muted' }, 'Every Loop App on this server, with how well and how often it answers.'),
       ),
+      h('div', { class: 'head-actions' }, newAppLink()),
     ),
     tiles,
     body,
@@ -69,7 +73,8 @@ export async function renderOverview(root) {
     parts.push(
       empty(
         h('strong', {}, 'No Loop Apps yet. '),
-        'Create one with ',
+        h('a', { href: '#/new' }, 'Create one here'),
+        ' from labelled examples, or with ',
         h('code', {}, 'POST /loop-apps'),
         ' (a task, input and output schemas, and labelled examples), or put an app folder under ',
         h('code', {}, 'loop-apps/'),

@@ -2,7 +2,8 @@
 // a person's answer.
 import { h, pretty } from './dom.js';
 
-const firstType = (type) => (Array.isArray(type) ? (type.find((t) => t !== 'null') ?? type[0]) : type);
+/** The type a value of `type` (a JSON Schema `type`: one name or a list) is made as: the first that is not null. */
+export const firstType = (type) => (Array.isArray(type) ? (type.find((t) => t !== 'null') ?? type[0]) : type);
 
 /** A value that fits `schema` as far as a form would fill it in: examples and defaults first, else blanks. */
 export function sampleFromSchema(schema, depth = 0) {

@@ -8,11 +8,16 @@ const STATUS_KIND = {
   canary: 'info',
   testing: 'neutral',
   paused: 'warn',
-  deprecated: 'neutral',
+  retired: 'neutral',
+  deprecated: 'warn',
   rejected: 'bad',
   archived: 'neutral',
   error: 'bad',
   ok: 'good',
+  queued: 'neutral',
+  running: 'info',
+  succeeded: 'good',
+  failed: 'bad',
 };
 
 export const badge = (text, kind = STATUS_KIND[text] ?? 'neutral') =>
