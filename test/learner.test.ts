@@ -117,6 +117,33 @@ describe('offline learner', () => {
     ).toEqual({ category: 'sport' });
   });
 
+  test('fields inside a nested input object are read (a path per leaf), in training and in the program', async () => {
+    const input = {
+      type: 'object',
+      properties: {
+        email: {
+          type: 'object',
+          properties: { subject: { type: 'string' }, body: { type: 'string' }, urgent: { type: 'boolean' } },
+        },
+      },
+    };
+    const data = train.map((r, i) => ({
+      input: { email: { subject: r.input.text.split(' ')[1], body: r.input.text, urgent: i % 2 === 0 } },
+      output: r.output,
+    }));
+    const model = await learn(data, input, { type: 'string', enum: labels });
+    expect(JSON.parse(model.files['model.json']).spec.fields).toEqual([
+      ['email', 'subject'],
+      ['email', 'body'],
+      ['email', 'urgent'],
+    ]);
+    const probe = { email: { subject: 'recipe', body: 'grill the fish with lemon', urgent: false } };
+    expect(runProgram(model.files, probe).result).toBe('food');
+    expect(loadModel(model.files)(probe).result).toBe('food');
+    // an input whose nested value is not an object gives no features from it, and no error
+    expect(() => runProgram(model.files, { email: 'plain text' })).not.toThrow();
+  });
+
   test('imbalanced data still finds the minority class', async () => {
     const data = [
       ...Array.from({ length: 60 }, (_, i) => ({

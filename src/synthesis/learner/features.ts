@@ -7,8 +7,11 @@
  */
 
 export interface FeatureSpec {
-  /** Input fields read, in order; string fields give text features, others `field=value` tokens. */
-  fields: string[];
+  /**
+   * Input fields read, in order: a name, or the path of a field inside nested objects (`["email", "subject"]`);
+   * string fields give text features, others `field=value` tokens.
+   */
+  fields: Array<string | string[]>;
   /** Seed word features with the field index (when an input has several text fields). */
   fieldAware: boolean;
   charMin: number;
@@ -96,12 +99,20 @@ export function hashFeatures(input: unknown, spec: FeatureSpec, out: Hashes): vo
   for (let pass = 0; pass < 2; pass++) {
     if (pass === 1) out.words = n;
     for (let f = 0; f < spec.fields.length; f++) {
-      const name = spec.fields[f];
-      // own fields only: a field named like an Object.prototype member must not read the inherited value
-      const value = Object.prototype.hasOwnProperty.call(obj, name) ? obj[name] : undefined;
+      const field = spec.fields[f];
+      const path = typeof field === 'string' ? [field] : field;
+      let value: unknown = obj;
+      for (let p = 0; p < path.length; p++) {
+        // own fields only: a field named like an Object.prototype member must not read the inherited value
+        value =
+          value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, path[p])
+            ? (value as Record<string, unknown>)[path[p]]
+            : undefined;
+      }
       if (value === undefined || value === null) continue;
       const text = typeof value === 'string';
-      if (pass === 0) texts[f] = text ? value.toLowerCase() : name + '=' + String(value);
+      if (pass === 0)
+        texts[f] = text ? (value as string).toLowerCase() : path.join('.') + '=' + String(value);
       else if (!text) continue;
       const s = texts[f];
       const len = s.length;

@@ -64,12 +64,21 @@ export interface LearnedProgram {
 
 type Schema = Record<string, unknown>;
 
+/** How deep the learner looks into nested input objects (`{email: {subject, body}}` is depth 2). */
+const MAX_FIELD_DEPTH = 4;
+
+/** The input's leaf fields, in schema order: a top-level name, or the path of a field inside nested objects. */
+function leafFields(schema: Schema, path: string[]): Array<{ path: string[]; type: unknown }> {
+  const props = (schema.properties ?? {}) as Record<string, Schema>;
+  if (schema.type !== 'object' || !Object.keys(props).length || path.length >= MAX_FIELD_DEPTH)
+    return path.length ? [{ path, type: schema.type ?? 'string' }] : [];
+  return Object.keys(props).flatMap((name) => leafFields(props[name], [...path, name]));
+}
+
 function featureSpec(inputSchema: Schema): FeatureSpec {
-  const props = inputSchema.type === 'object' ? Object.keys((inputSchema.properties ?? {}) as Schema) : [];
-  const fields = props.length ? props : ['value'];
-  const textFields = fields.filter(
-    (f) => ((inputSchema.properties as Record<string, Schema>)?.[f]?.type ?? 'string') === 'string',
-  );
+  const leaves = leafFields(inputSchema, []);
+  const fields = leaves.length ? leaves.map((l) => (l.path.length === 1 ? l.path[0] : l.path)) : ['value'];
+  const textFields = leaves.filter((l) => l.type === 'string');
   return { fields, fieldAware: textFields.length > 1, charMin: 2, charMax: 5 };
 }
 
