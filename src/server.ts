@@ -66,6 +66,7 @@ export interface RunningServer {
   url: string;
   settings: Settings;
   registry: Registry;
+  lifecycle: Lifecycle;
   synthesizer: Synthesizer;
   logger: Logger;
   /** Every route the server answers. */
@@ -162,6 +163,7 @@ export async function startServer(
     synthesizer,
     policy,
     bodyLimits,
+    examplesMaxBytes: settings.max_examples_bytes,
     metrics,
     logger: log,
     isReady: () => ready,
@@ -196,5 +198,5 @@ export async function startServer(
       await executions.flush();
       await pool.close();
     })());
-  return { url, settings, registry, synthesizer, logger: log, routes: handler.routes, close };
+  return { url, settings, registry, lifecycle, synthesizer, logger: log, routes: handler.routes, close };
 }

@@ -14,6 +14,8 @@ export interface Settings {
   max_body_bytes: number;
   /** How deep objects and arrays may nest in a request body (checked before it is parsed). */
   max_json_depth: number;
+  /** The size limit of one streamed upload of labelled examples (JSONL or CSV), separate from max_body_bytes. */
+  max_examples_bytes: number;
   log_level: 'error' | 'warn' | 'info' | 'debug';
   log_format: 'json' | 'pretty' | 'auto';
   execution_log: { flush_interval_ms: number };
@@ -51,6 +53,7 @@ const DEFAULTS: Settings = {
   port: 8080,
   max_body_bytes: 1024 * 1024,
   max_json_depth: 64,
+  max_examples_bytes: 200 * 1024 * 1024,
   log_level: 'info',
   log_format: 'auto',
   execution_log: { flush_interval_ms: 200 },
@@ -70,6 +73,7 @@ const schema = {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     max_body_bytes: { type: 'integer', minimum: 1024 },
     max_json_depth: { type: 'integer', minimum: 2, maximum: 1000 },
+    max_examples_bytes: { type: 'integer', minimum: 1024 },
     log_level: { enum: ['error', 'warn', 'info', 'debug'] },
     log_format: { enum: ['json', 'pretty', 'auto'] },
     execution_log: {
@@ -148,6 +152,7 @@ function fromEnv(env: Env): Record<string, unknown> {
   if (env.LOOPAI_HOST) out.host = env.LOOPAI_HOST;
   const port = env.LOOPAI_PORT ?? env.PORT;
   if (port) out.port = Number(port);
+  if (env.LOOPAI_MAX_EXAMPLES_BYTES) out.max_examples_bytes = Number(env.LOOPAI_MAX_EXAMPLES_BYTES);
   if (env.LOOPAI_LOG_LEVEL) out.log_level = env.LOOPAI_LOG_LEVEL;
   if (env.LOOPAI_LOG_FORMAT) out.log_format = env.LOOPAI_LOG_FORMAT;
   if (env.LOOPAI_GENERATOR) out.generator = env.LOOPAI_GENERATOR;

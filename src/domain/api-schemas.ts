@@ -215,6 +215,11 @@ export const createRequestSchema = {
         ...settingsPatchSchema.properties,
         examples: { type: 'array', items: labelledRow },
         program: programUploadSchema,
+        generate: {
+          type: 'boolean',
+          description:
+            'false: create the app without a version yet (stream examples to /examples, then regenerate)',
+        },
       },
     },
   ],

@@ -42,10 +42,12 @@ function fromHttpError(err: unknown): ApiError | null {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const apiError = toApiError(err, logger, { method: req.method, url: req.originalUrl });
-    if (!res.headersSent)
-      res
-        .status(apiError.status)
-        .set(apiError.headers ?? {})
-        .json(apiError.toBody());
+    if (res.headersSent) return;
+    // refused before its body was read whole (too large, a bad row mid-stream): the connection cannot be reused
+    if (!req.complete) res.set('Connection', 'close');
+    res
+      .status(apiError.status)
+      .set(apiError.headers ?? {})
+      .json(apiError.toBody());
   };
 }

@@ -120,10 +120,20 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
   },
   '/loop-apps/{id}/examples': {
     post: {
-      summary: 'Add labelled examples (JSON array or JSONL)',
+      summary:
+        'Add labelled examples, all or none: a JSON body (up to max_body_bytes), or streamed JSON Lines (application/x-ndjson) or CSV with a header row (text/csv; ?input=a,b&output=label) up to max_examples_bytes',
       tag: 'Loop Apps',
       body: 'ExamplesRequest',
       ok: { 201: 'ExamplesAdded' },
+      query: {
+        input: { schema: { type: 'string' }, description: 'CSV: the input columns (a.b for a nested field)' },
+        output: { schema: { type: 'string' }, description: 'CSV: the output column' },
+      },
+    },
+    get: {
+      summary: 'Export the labelled examples as stored (JSON Lines, streamed)',
+      tag: 'Loop Apps',
+      ok: { 200: { mediaType: 'application/x-ndjson' } },
     },
   },
   '/loop-apps/{id}/executions': {

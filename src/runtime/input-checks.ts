@@ -1,7 +1,7 @@
 import { badRequest } from '../domain/errors';
 import type { LoopAppConfig } from '../domain/types';
 import { RecordError } from '../store/files';
-import { compileSchemas, describeAjvErrors } from './app-config';
+import { compileSchemas, describeAjvErrors, type SchemaValidators } from './app-config';
 
 /** A program as a person or a generator hands it in: program.js plus the files it reads. */
 export interface ProgramUpload {
@@ -37,6 +37,27 @@ export function checkUpload(upload: ProgramUpload): void {
   }
 }
 
+export interface RowError {
+  path: string;
+  message: string;
+}
+
+/** What is wrong with one labelled row: an `{input, output}` object whose two parts match the schemas. */
+export function exampleErrors(row: unknown, validators: SchemaValidators): RowError[] {
+  if (!isPlainObject(row) || !('input' in row) || !('output' in row))
+    return [{ path: '/', message: 'must be an object with "input" and "output"' }];
+  const at = (prefix: string, errors: RowError[]) =>
+    errors.map((e) => ({ ...e, path: `${prefix}${e.path === '/' ? '' : e.path}` }));
+  return [
+    ...(validators.validateInput(row.input)
+      ? []
+      : at('/input', describeAjvErrors(validators.validateInput.errors))),
+    ...(validators.validateOutput(row.output)
+      ? []
+      : at('/output', describeAjvErrors(validators.validateOutput.errors))),
+  ];
+}
+
 /**
  * Checks labelled rows against the app's schemas: every bad row is listed by index, and nothing is written
  * unless all are good.
@@ -52,26 +73,9 @@ export function checkExamples(
       'send a non-empty JSON array (or JSONL) of {"input": …, "output": …}',
     );
   }
-  const bad: Array<{ index: number; errors: Array<{ path: string; message: string }> }> = [];
+  const bad: Array<{ index: number; errors: RowError[] }> = [];
   rows.forEach((row, index) => {
-    if (!isPlainObject(row) || !('input' in row) || !('output' in row)) {
-      bad.push({ index, errors: [{ path: '/', message: 'must be an object with "input" and "output"' }] });
-      return;
-    }
-    const errors = [
-      ...(validators.validateInput(row.input)
-        ? []
-        : describeAjvErrors(validators.validateInput.errors).map((e) => ({
-            ...e,
-            path: `/input${e.path === '/' ? '' : e.path}`,
-          }))),
-      ...(validators.validateOutput(row.output)
-        ? []
-        : describeAjvErrors(validators.validateOutput.errors).map((e) => ({
-            ...e,
-            path: `/output${e.path === '/' ? '' : e.path}`,
-          }))),
-    ];
+    const errors = exampleErrors(row, validators);
     if (errors.length) bad.push({ index, errors });
   });
   if (bad.length) {

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import fsp from 'node:fs/promises';
 import yaml from 'js-yaml';
 import { ApiError, badRequest, conflict, notFound } from '../domain/errors';
 import { checkLoopAppId, checkVersion } from '../domain/ids';
@@ -52,7 +53,7 @@ export class Lifecycle {
 
   /** Checks a spec (+ settings) for creation; returns the config to write. Throws 400/409 saying what to fix. */
   async checkNew(body: Record<string, unknown>): Promise<LoopAppConfig> {
-    const { program: _program, examples: _examples, ...rest } = body;
+    const { program: _program, examples: _examples, generate: _generate, ...rest } = body;
     const spec = pick(rest, Object.keys(specSchema.properties));
     const settings = omit(rest, Object.keys(specSchema.properties));
     if (!validateSpec(spec)) {
@@ -136,6 +137,27 @@ export class Lifecycle {
         throw unstorableExample(err);
       });
     return checked.length;
+  }
+
+  /**
+   * Adds a streamed upload of labelled rows: `receive` checks them into a temporary file (refusing all on a bad
+   * row), which is then appended to examples.jsonl all or nothing. Resolves to rows added and the new total.
+   */
+  async addExamplesStreamed(
+    id: string,
+    receive: (app: LiveApp, file: string) => Promise<number>,
+  ): Promise<{ added: number; total: number }> {
+    const app = this.app(id);
+    const file = this.store.uploadFile(id);
+    try {
+      const added = await receive(app, file);
+      const total = await this.writes.run(id, () =>
+        this.store.appendExamplesFile(id, file, `${added} uploaded examples`),
+      );
+      return { added, total };
+    } finally {
+      await fsp.rm(file, { force: true });
+    }
   }
 
   /** Applies a settings patch to config.yaml (read from disk, so hand edits made meanwhile are kept). */

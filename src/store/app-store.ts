@@ -1,12 +1,15 @@
 import type { Dirent, Stats } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import yaml from 'js-yaml';
 import { sha256 } from '../domain/hash';
 import { isLoopAppId, versionNumber } from '../domain/ids';
 import type { ExecutionRecord, ImprovementEvent, LabelledExample, VersionMetadata } from '../domain/types';
 import {
+  appendFileAtomically,
   appendLines,
+  countLines,
   readJsonl,
   readLastJsonl,
   readTextOrNull,
@@ -273,6 +276,31 @@ export class AppStore {
   /** Appends labelled rows all or nothing: a row that cannot be serialised throws RecordError first. */
   async appendExamples(id: string, examples: LabelledExample[]): Promise<void> {
     await appendLines(this.layout.examples(id), examples, `${examples.length} examples`);
+  }
+
+  /** Appends the lines of a file written beforehand (a streamed upload) all or nothing; resolves to the new line count. */
+  async appendExamplesFile(id: string, file: string, what: string): Promise<number> {
+    await appendFileAtomically(this.layout.examples(id), file, what);
+    return this.countExamples(id);
+  }
+
+  countExamples(id: string): Promise<number> {
+    return countLines(this.layout.examples(id));
+  }
+
+  /** A temporary file beside examples.jsonl for an upload on its way in. */
+  uploadFile(id: string): string {
+    return tempPath(path.dirname(this.layout.examples(id)), 'upload');
+  }
+
+  /** Writes examples.jsonl to `out` as it is on disk (nothing when there is none yet). */
+  async streamExamples(id: string, out: NodeJS.WritableStream): Promise<void> {
+    const handle = await fsp.open(this.layout.examples(id), 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    });
+    if (!handle) return void out.end();
+    await pipeline(handle.createReadStream(), out);
   }
 
   readExamples(id: string): Promise<LabelledExample[]> {

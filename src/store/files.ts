@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '../domain/errors';
@@ -148,6 +149,37 @@ export function appendJsonLines(
   });
 }
 
+/**
+ * Appends the lines of the file `extra` (whole lines, written beforehand) to `file` all or nothing, even across a
+ * `kill -9`: a copy of `file` gets them, then replaces it by rename. For uploads too large to hold in memory;
+ * costs a copy of `file`. Resolves to the size of the new file.
+ */
+export function appendFileAtomically(file: string, extra: string, what: string): Promise<number> {
+  return appending.run(file, async () => {
+    const tmp = tempPath(path.dirname(file), 'append');
+    try {
+      await fsp.copyFile(file, tmp).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+      const handle = await fsp.open(tmp, 'a+');
+      try {
+        await repairTail(handle);
+        for await (const chunk of createReadStream(extra) as AsyncIterable<Buffer>)
+          await writeAll(handle, chunk);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const { size } = await fsp.stat(tmp);
+      await fsp.rename(tmp, file);
+      return size;
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw storageError(err, what);
+    }
+  });
+}
+
 /** The lines in buffers of whole lines, each at most MAX_WRITE_BYTES (unless one line alone is larger). */
 function* chunks(lines: string[]): Generator<Buffer> {
   let chunk: string[] = [];
@@ -287,6 +319,19 @@ export async function readJsonlFrom<T>(
 }
 
 /** Size of a file in bytes, 0 when it does not exist. */
+/** How many lines a file has (0 when it does not exist), read in blocks. */
+export async function countLines(file: string): Promise<number> {
+  let lines = 0;
+  try {
+    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return lines;
+}
+
 export async function fileSize(file: string): Promise<number> {
   return (await fsp.stat(file).catch(() => null))?.size ?? 0;
 }

@@ -1,12 +1,13 @@
 import type { Router, Request } from 'express';
 import { caseSensitiveRouter } from '../router';
-import { badRequest } from '../../domain/errors';
+import { ApiError, badRequest } from '../../domain/errors';
 import type { Lifecycle, ProgramUpload } from '../../runtime/lifecycle';
 import type { LiveApp } from '../../runtime/registry';
 import type { Synthesizer } from '../../synthesis/synthesizer';
 import type { ImprovementPolicy } from '../../improvement/policy';
 import { readJson, type BodyLimits } from '../body';
 import { jobAccepted } from './jobs';
+import { isStreamedUpload, receiveExamples } from '../examples-upload';
 import { limitOf } from '../query';
 
 export interface LoopAppRoutesDeps {
@@ -16,6 +17,8 @@ export interface LoopAppRoutesDeps {
   synthesizer: Synthesizer;
   /** Regeneration goes through the improvement policy. */
   policy: ImprovementPolicy;
+  /** The size limit of one streamed examples upload (max_examples_bytes). */
+  examplesMaxBytes: number;
 }
 
 /** What `GET /loop-apps/{id}` shows: the config plus what is derived from the files (not stored). */
@@ -41,6 +44,15 @@ const objectBody = async (req: Request, limits: BodyLimits): Promise<Record<stri
   return body as Record<string, unknown>;
 };
 
+/** Labelled data too large for one body goes to /examples, streamed. */
+const tooLargeToCreate = (limit: number) =>
+  new ApiError(
+    'body_too_large',
+    `the body is larger than the limit of ${limit} bytes (max_body_bytes): create the app with "generate": false ` +
+      'and without "examples", stream them to POST /loop-apps/{id}/examples (JSON Lines or CSV, up to ' +
+      'max_examples_bytes), then start the generation with POST /loop-apps/{id}/versions {"regenerate": true}',
+  );
+
 /** A body that may be left out (an empty POST): `{}` then. */
 const optionalBody = (req: Request, limits: BodyLimits): Promise<Record<string, unknown>> =>
   req.headers['content-type'] === undefined && !Number(req.headers['content-length'] ?? 0)
@@ -54,7 +66,13 @@ const forceOf = (sent: Record<string, unknown>): boolean => {
   return sent.force === true;
 };
 
-export function loopAppRoutes({ lifecycle, bodyLimits, synthesizer, policy }: LoopAppRoutesDeps): Router {
+export function loopAppRoutes({
+  lifecycle,
+  bodyLimits,
+  synthesizer,
+  policy,
+  examplesMaxBytes,
+}: LoopAppRoutesDeps): Router {
   const router = caseSensitiveRouter();
   const body = (req: Request) => objectBody(req, bodyLimits);
 
@@ -66,10 +84,22 @@ export function loopAppRoutes({ lifecycle, bodyLimits, synthesizer, policy }: Lo
   });
 
   router.post('/', async (req, res) => {
-    const spec = await body(req);
+    const spec = await body(req).catch((err: unknown) => {
+      throw err instanceof ApiError && err.code === 'body_too_large'
+        ? tooLargeToCreate(bodyLimits.maxBytes)
+        : err;
+    });
     const config = await lifecycle.checkNew(spec);
     const id = config.loop_app_id;
     const examples = spec.examples === undefined ? [] : lifecycle.checkExamples(config, spec.examples);
+    if (spec.generate !== undefined && typeof spec.generate !== 'boolean')
+      throw badRequest('invalid_body', '"generate" must be true or false');
+    if (spec.generate === false && spec.program === undefined) {
+      await lifecycle.create(config);
+      if (examples.length) await lifecycle.addExamples(id, examples);
+      res.status(201).json(describeApp(lifecycle.app(id)));
+      return;
+    }
     if (spec.program !== undefined) {
       const version = await lifecycle.createWithProgram(config, spec.program as ProgramUpload);
       if (examples.length) await lifecycle.addExamples(id, examples);
@@ -89,12 +119,29 @@ export function loopAppRoutes({ lifecycle, bodyLimits, synthesizer, policy }: Lo
   });
 
   router.post('/:id/examples', async (req, res) => {
+    const id = req.params.id;
+    if (isStreamedUpload(req)) {
+      const limits = { maxBytes: examplesMaxBytes, maxRowBytes: bodyLimits.maxBytes };
+      const query = req.query as Record<string, unknown>;
+      res
+        .status(201)
+        .json(
+          await lifecycle.addExamplesStreamed(id, (app, file) =>
+            receiveExamples(req, query, app, limits, file),
+          ),
+        );
+      return;
+    }
     const sent = await readJson(req, bodyLimits);
     const rows = Array.isArray(sent) ? sent : (sent as { examples?: unknown })?.examples;
-    const added = await lifecycle.addExamples(req.params.id, rows);
-    res
-      .status(201)
-      .json({ added, total: (await lifecycle.registry.store.readExamples(req.params.id)).length });
+    const added = await lifecycle.addExamples(id, rows);
+    res.status(201).json({ added, total: await lifecycle.registry.store.countExamples(id) });
+  });
+
+  router.get('/:id/examples', async (req, res) => {
+    lifecycle.app(req.params.id);
+    res.type('application/x-ndjson');
+    await lifecycle.registry.store.streamExamples(req.params.id, res);
   });
 
   router.get('/:id', (req, res) => {
