@@ -5,6 +5,17 @@ import yaml from 'js-yaml';
 
 export const tmpDataDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'loopai-test-'));
 
+/** A copy of the bundled example apps (without runtime data) in a new data dir, as the quick start serves them. */
+export function copyBundledApps(): string {
+  const dataDir = tmpDataDir();
+  fs.cpSync(path.join(__dirname, '..', '..', 'loopai-data', 'loop-apps'), path.join(dataDir, 'loop-apps'), {
+    recursive: true,
+    verbatimSymlinks: true,
+    filter: (src) => !/[/\\](executions|validations|analytics|events\.jsonl)/.test(src),
+  });
+  return dataDir;
+}
+
 export const SPAM_PROGRAM = `
 function execute(input) {
   var words = JSON.parse(loopai.files['words.json']);
