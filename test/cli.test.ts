@@ -182,7 +182,31 @@ describe('loopai command-line tool against a real server', () => {
     const res = await loopai(['examples', 'add', 'spam-app', bad]);
     expect(res.code).toBe(5);
     expect(res.stderr).toMatch(/^loopai: /);
-    expect(res.stderr).toMatch(/"index": 0/);
+    expect(res.stderr).toMatch(/"line": 1/);
+
+    // JSONL and CSV files are streamed; a bad row is named by its line
+    const badLine = write(
+      'bad-line.jsonl',
+      jsonl([
+        { input: { text: 'ok' }, output: 'ham' },
+        { input: {}, output: 'ham' },
+      ]),
+    );
+    const refused = await loopai(['examples', 'add', 'spam-app', badLine]);
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toMatch(/"line": 2/);
+    const csv = write('more.csv', 'text,verdict\n"win, win, win",spam\nlunch at noon?,ham\n');
+    expect(await ok(['examples', 'add', 'spam-app', csv, '--input', 'text', '--output', 'verdict'])).toMatch(
+      /added 2 examples \(5 in all\)/,
+    );
+    const csvWithHeader = write('named.csv', 'text,label\nfree prize,spam\n');
+    expect(await ok(['examples', 'add', 'spam-app', csvWithHeader])).toMatch(/\(6 in all\)/);
+    const exported = (await ok(['examples', 'export', 'spam-app']))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(exported).toHaveLength(6);
+    expect(exported[3]).toMatchObject({ input: { text: 'win, win, win' }, output: 'spam' });
   });
 
   test('versions list, activate and rollback change what serves', async () => {
@@ -260,7 +284,7 @@ describe('loopai command-line tool against a real server', () => {
     // the job's progress lines, as they came; 40 rows from the spec and 20 from --examples
     expect(res.stderr).toMatch(/60 labelled rows/);
     expect(res.stderr).toMatch(/learner: training on 60 examples/);
-    expect(res.stdout).toMatch(/made-app v1 by learner, accuracy [\d.]+ % \(.*n=\d+\), activated/);
+    expect(res.stdout).toMatch(/made-app v1 by learner, accuracy [\d.]+ % \(.*n=\d+\), created/);
     const app = (await call(server.url, 'GET', '/loop-apps/made-app')).body;
     expect(app.current_version).toBe('v1');
     const answered = JSON.parse(

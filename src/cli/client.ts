@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { CliError, EXIT, exitCodeOfStatus } from './errors';
 
 export interface ClientOptions {
@@ -32,6 +35,21 @@ const MAX_RETRY_WAIT_S = 60;
 export const appPath = (id: string, ...rest: string[]) =>
   ['/loop-apps', ...[id, ...rest].map(encodeURIComponent)].join('/');
 
+/** A file sent as a request body, opened anew for each try (a 429 is tried again). */
+class FileBody {
+  constructor(
+    readonly file: string,
+    readonly contentType: string,
+    private readonly onBytes: (n: number) => void,
+  ) {}
+
+  open(): ReadableStream {
+    const source = this.file === '-' ? process.stdin : fs.createReadStream(this.file);
+    source.on('data', (chunk: Buffer) => this.onBytes(chunk.length));
+    return Readable.toWeb(source) as ReadableStream;
+  }
+}
+
 /** A small JSON client of the Loopai HTTP API (global fetch). */
 export class Client {
   readonly url: string;
@@ -54,6 +72,21 @@ export class Client {
     return this.request<T>('POST', path, body);
   }
 
+  /**
+   * Streams a file as the body of a POST (never held in memory whole), telling `onBytes` as it goes. No request
+   * timeout: a large upload takes as long as it takes.
+   */
+  upload<T>(path: string, file: string, contentType: string, onBytes: (n: number) => void): Promise<T> {
+    return this.request<T>('POST', path, new FileBody(file, contentType, onBytes));
+  }
+
+  /** Streams the answer of a GET to `out` (an export of any size). */
+  async download(path: string, out: NodeJS.WritableStream): Promise<void> {
+    const res = await this.send('GET', path, undefined, false);
+    if (!res.ok) throw errorOf(res.status, await res.text());
+    if (res.body) await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), out);
+  }
+
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const res = await this.send(method, path, body);
@@ -69,17 +102,23 @@ export class Client {
     }
   }
 
-  private async send(method: string, path: string, body: unknown): Promise<Response> {
+  private async send(method: string, path: string, body: unknown, timeout = true): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.options.key) headers.authorization = `Bearer ${this.options.key}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const streamed = body instanceof FileBody ? body : null;
+    if (body !== undefined) headers['content-type'] = streamed?.contentType ?? 'application/json';
     try {
       return await fetch(this.url + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
+        body: streamed ? streamed.open() : body === undefined ? undefined : JSON.stringify(body),
+        // a streamed body or answer takes as long as it takes
+        ...(streamed
+          ? { duplex: 'half' }
+          : timeout
+            ? { signal: AbortSignal.timeout(this.options.timeoutMs) }
+            : {}),
+      } as RequestInit);
     } catch (err) {
       throw this.unreachable(err);
     }

@@ -11,6 +11,17 @@ export function readText(file: string): string {
   }
 }
 
+/** The size of a file that will be streamed (null for stdin); a usage error when it cannot be read. */
+export function streamableSize(file: string): number | null {
+  if (file === '-') return null;
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    return fs.statSync(file).size;
+  } catch (err) {
+    throw usageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
 /** A JSON argument given on the command line. */
 export function parseJsonArg(text: string, what: string): unknown {
   try {

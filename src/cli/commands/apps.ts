@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { appPath } from '../client';
+import { appPath, type Client } from '../client';
 import { clientOf, jsonOf } from '../context';
-import { readMapping, readRecords } from '../input';
+import { readMapping } from '../input';
 import { followJob } from '../jobs';
 import { details, pct, printJson, table } from '../output';
+import { sendExamples, type ColumnOptions } from './examples';
 
 /** GET /loop-apps/{id} as the server describes it (the fields shown here). */
 export interface App {
@@ -23,6 +24,29 @@ interface Accepted {
   loop_app_id: string;
   state: string;
   job_url: string;
+}
+
+interface CreateOptions extends ColumnOptions {
+  examples?: string;
+  wait: boolean;
+}
+
+/**
+ * `apps create --examples FILE`: the app is made first (without a version, or with the spec's program), the file
+ * is streamed to it (any size), then the generation starts.
+ */
+async function createThenUpload(
+  client: Client,
+  spec: Record<string, unknown>,
+  file: string,
+  columns: ColumnOptions,
+): Promise<App | Accepted> {
+  const withProgram = spec.program !== undefined;
+  const app = await client.post<App>('/loop-apps', withProgram ? spec : { ...spec, generate: false });
+  const { added, total } = await sendExamples(client, app.loop_app_id, file, columns);
+  process.stderr.write(`${app.loop_app_id}: ${added} examples added (${total} in all)\n`);
+  if (withProgram) return app;
+  return client.post<Accepted>(appPath(app.loop_app_id, 'versions'), { regenerate: true });
 }
 
 /** Shown first, by name; every other field (schemas, settings) follows as it is. */
@@ -93,18 +117,18 @@ export function registerApps(program: Command): void {
     .argument('<file>', 'spec: loop_app_id, task, input_schema, output_schema, examples or program, settings')
     .option(
       '--examples <file>',
-      'labelled examples to add to the spec (JSON array or JSONL of {input, output})',
+      'labelled examples of any size, streamed after the app is made (JSONL, a JSON array, or .csv)',
     )
+    .option('--input <columns>', 'with a CSV --examples: the input columns (a.b for a nested field)')
+    .option('--output <column>', 'with a CSV --examples: the output column')
     .option('--no-wait', 'print the job id and return at once instead of waiting for the job')
-    .action(async (file: string, opts: { examples?: string; wait: boolean }, cmd: Command) => {
+    .action(async (file: string, opts: CreateOptions, cmd: Command) => {
       const spec = readMapping(file);
-      if (opts.examples) {
-        const more = readRecords(opts.examples);
-        spec.examples = [...(Array.isArray(spec.examples) ? spec.examples : []), ...more];
-      }
       const client = clientOf(cmd);
       const json = jsonOf(cmd);
-      const created = await client.post<App | Accepted>('/loop-apps', spec);
+      const created = opts.examples
+        ? await createThenUpload(client, spec, opts.examples, opts)
+        : await client.post<App | Accepted>('/loop-apps', spec);
       if (!('job_id' in created)) {
         // created with a hand-written program: nothing to wait for
         if (json) printJson(created);
