@@ -75,4 +75,31 @@ describe('keys from user data never reach Object.prototype', () => {
     expect((await call(server.url, 'GET', `/loop-apps/${id}/analytics`)).status).toBe(200);
     expect((await call(server.url, 'GET', '/health')).status).toBe(200);
   });
+
+  it('CSV columns named __proto__, constructor or a.__proto__.b map to own fields, never to prototypes', async () => {
+    const id = 'p-csv-columns';
+    const created = await call(server.url, 'POST', '/loop-apps', {
+      loop_app_id: id,
+      task: 'Hostile column names',
+      input_schema: {
+        type: 'object',
+        properties: {
+          ['__proto__']: { type: 'object', properties: { program: { type: 'string' } } },
+          constructor: { type: 'string' },
+        },
+      },
+      output_schema: { type: 'string', enum: ['a', 'b'] },
+      generate: false,
+    });
+    expect(created.status).toBe(201);
+    const csv = '__proto__.program,constructor,x.__proto__.keys,label\nyes,toString,z,a\nno,valueOf,z,b\n';
+    const res = await fetch(
+      `${server.url}/loop-apps/${id}/examples?input=__proto__.program,constructor,x.__proto__.keys&output=label`,
+      { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv },
+    );
+    expect(res.status).toBe(201);
+    const stored = (await (await fetch(`${server.url}/loop-apps/${id}/examples`)).text()).trim().split('\n');
+    expect(JSON.parse(stored[0]).input.__proto__).toEqual({ program: 'yes' });
+    expect(JSON.parse(stored[0]).input.constructor).toBe('toString');
+  });
 });
