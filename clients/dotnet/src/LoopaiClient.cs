@@ -223,6 +223,16 @@ namespace Loopai
                 null, options, cancellationToken);
         }
 
+        /// <summary>The labelled examples as stored (<c>{input, output, source, ts}</c> each), read whole.</summary>
+        public async Task<JArray> ExportExamplesAsync(RequestOptions options = null,
+            CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (AppId == null) throw new InvalidOperationException("this client is not bound to a Loop App");
+            var rows = await _transport.RequestAsync("GET", "/loop-apps/" + Uri.EscapeDataString(AppId) + "/examples",
+                null, null, options, cancellationToken, jsonLines: true).ConfigureAwait(false);
+            return (JArray)rows;
+        }
+
         // --- versions -------------------------------------------------------------------------------------------
 
         /// <summary>Every version, oldest first, with its status and evaluation.</summary>

@@ -139,7 +139,8 @@ namespace Loopai
         /// request was sent always. Timeouts are not retried: the server may still be working on the request.
         /// </summary>
         internal async Task<JToken> RequestAsync(string method, string path, JToken body,
-            IList<KeyValuePair<string, string>> query, RequestOptions options, CancellationToken cancellationToken)
+            IList<KeyValuePair<string, string>> query, RequestOptions options, CancellationToken cancellationToken,
+            bool jsonLines = false)
         {
             var url = Url(path, query);
             var maxRetries = options != null && options.MaxRetries.HasValue ? options.MaxRetries.Value : MaxRetries;
@@ -162,7 +163,8 @@ namespace Loopai
                     await Task.Delay(Backoff.ForAttempt(attempt), cancellationToken).ConfigureAwait(false);
                     continue;
                 }
-                if (answer.Status >= 200 && answer.Status < 300) return ParseJson(answer, method, url);
+                if (answer.Status >= 200 && answer.Status < 300)
+                    return jsonLines ? ParseJsonLines(answer, method, url) : ParseJson(answer, method, url);
 
                 var failure = ErrorMapping.ForResponse(answer.Status, answer.Text, method, url, answer.RequestId,
                     answer.RetryAfter);
@@ -261,6 +263,18 @@ namespace Loopai
             if (response.Content != null && response.Content.Headers.TryGetValues(name, out values))
                 return values.FirstOrDefault();
             return null;
+        }
+
+        /// <summary>A JSON Lines answer (one value a line) as an array.</summary>
+        private static JToken ParseJsonLines(Answer answer, string method, string url)
+        {
+            var rows = new JArray();
+            foreach (var line in (answer.Text ?? "").Split('\n'))
+            {
+                if (string.IsNullOrWhiteSpace(line)) continue;
+                rows.Add(ParseJson(new Answer { Status = answer.Status, Text = line }, method, url));
+            }
+            return rows;
         }
 
         private static JToken ParseJson(Answer answer, string method, string url)

@@ -63,7 +63,7 @@ namespace Loopai.Tests
             Assert.AreEqual("spam", (string)result.Output);
             Assert.AreEqual("spam", result.Output.ToString());
             Assert.AreEqual("spam-detector-001", result.LoopAppId);
-            Assert.AreEqual("v1", result.Version);
+            Assert.AreEqual("v3", result.Version);
         }
 
         [Test]
@@ -189,8 +189,8 @@ namespace Loopai.Tests
                 var app = await client.ForApp("spam-detector-001").GetAppAsync();
                 Assert.AreEqual("spam-detector-001", app.LoopAppId);
                 Assert.AreEqual("active", app.Status);
-                Assert.AreEqual("v1", app.ActiveVersion);
-                Assert.AreEqual("v1", app.ServingVersion);
+                Assert.AreEqual("v3", app.ActiveVersion);
+                Assert.AreEqual("v3", app.ServingVersion);
                 Assert.AreEqual("/loop-apps/spam-detector-001/execute", app.Endpoint);
                 Assert.AreEqual("uncertainty", app.Sampling.Strategy);
                 Assert.AreEqual("human", (string)app.Validation["oracle"]);
@@ -198,11 +198,13 @@ namespace Loopai.Tests
                 Assert.IsNull(app.LoadError);
 
                 var versions = await client.ForApp("spam-detector-001").ListVersionsAsync();
-                Assert.AreEqual("v1", versions.Versions.Single().Version);
-                Assert.AreEqual("active", versions.Versions[0].Status);
-                var v1 = await client.ForApp("spam-detector-001").GetVersionAsync("v1");
-                Assert.AreEqual("learner", v1.Generator);
-                Assert.That((double)v1.Eval["accuracy"] > 0.9);
+                CollectionAssert.AreEqual(new[] { "deprecated", "retired", "active" },
+                    versions.Versions.Select(v => v.Status).ToArray());
+                Assert.AreEqual("made from the first 90 examples; v3 is better on both classes",
+                    (string)versions.Versions[0].Deprecated["reason"]);
+                var v3 = await client.ForApp("spam-detector-001").GetVersionAsync("v3");
+                Assert.AreEqual("learner", v3.Generator);
+                Assert.That((double)v3.Eval["accuracy"] > 0.9);
             }
         }
 

@@ -189,6 +189,7 @@ namespace Loopai.Tests
                 { "ResumeAsync", c => c.ResumeAsync() },
                 { "ArchiveAsync", c => c.ArchiveAsync() },
                 { "AddExamplesAsync", c => c.AddExamplesAsync(new object[] { new { input = new { text = "hi" }, output = "ham" } }) },
+                { "ExportExamplesAsync", c => c.ExportExamplesAsync() },
                 { "ListVersionsAsync", c => c.ListVersionsAsync() },
                 { "GetVersionAsync", c => c.GetVersionAsync("v7") },
                 { "UploadVersionAsync", c => c.UploadVersionAsync(Fixtures.LengthProgram, new Dictionary<string, string> { { "a.json", "[]" } }) },

@@ -126,6 +126,8 @@ export interface NewLoopApp extends LoopAppSettings {
   output_schema: JsonSchema;
   examples?: Example[];
   program?: ProgramUpload;
+  /** `false`: create the app without a version yet (add examples, then `regenerate()`). */
+  generate?: boolean;
 }
 
 /** A Loop App as the server describes it: its settings plus what it derives from its files. */
