@@ -14,6 +14,8 @@ interface Operation {
   body?: SchemaName;
   /** The body may be left out. */
   bodyOptional?: boolean;
+  /** Media types the body may also be sent as, streamed (besides JSON). */
+  streamedAs?: string[];
   /** Success answers: status → schema (or a media type for non-JSON answers). */
   ok: Record<number, SchemaName | { mediaType: string }>;
   /** Query parameters. */
@@ -124,6 +126,7 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
         'Add labelled examples, all or none: a JSON body (up to max_body_bytes), or streamed JSON Lines (application/x-ndjson) or CSV with a header row (text/csv; ?input=a,b&output=label) up to max_examples_bytes',
       tag: 'Loop Apps',
       body: 'ExamplesRequest',
+      streamedAs: ['application/x-ndjson', 'text/csv'],
       ok: { 201: 'ExamplesAdded' },
       query: {
         input: { schema: { type: 'string' }, description: 'CSV: the input columns (a.b for a nested field)' },
@@ -287,7 +290,12 @@ function operation(pathName: string, method: string, op: Operation) {
       ? {
           requestBody: {
             required: !op.bodyOptional,
-            content: { 'application/json': { schema: { $ref: `#/components/schemas/${op.body}` } } },
+            content: {
+              'application/json': { schema: { $ref: `#/components/schemas/${op.body}` } },
+              ...Object.fromEntries(
+                (op.streamedAs ?? []).map((type) => [type, { schema: { type: 'string' } }]),
+              ),
+            },
           },
         }
       : {}),
