@@ -8,6 +8,7 @@ import { ApiError, badRequest } from '../domain/errors';
 import type { JsonSchema, LoopAppConfig } from '../domain/types';
 import type { SchemaValidators } from '../runtime/app-config';
 import { exampleErrors, type RowError } from '../runtime/input-checks';
+import { learnableTarget } from '../synthesis/learner/target';
 import { storageError } from '../store/files';
 
 /** How many bad rows a refused upload lists (it counts them all). */
@@ -206,14 +207,17 @@ function cell(text: string, type: unknown): unknown {
   return text;
 }
 
-/** The label column as the output schema wants it: the value, or `{field: value}` for a one-label-field object. */
+/** The label column as the output schema wants it: where the learner reads the label from (learnableTarget). */
 function outputOf(text: string, schema: JsonSchema): unknown {
-  if (schema.type !== 'object') return cell(text, schema.type);
-  const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
-  const [field] = Object.keys(props).filter(
-    (k) => Array.isArray(props[k].enum) || props[k].type === 'boolean',
-  );
-  return field ? { [field]: cell(text, props[field].type) } : text;
+  let field: string | null;
+  try {
+    field = learnableTarget(schema).field;
+  } catch {
+    return text; // not a label output: the schema check says what is wrong
+  }
+  if (field === null) return cell(text, schema.type);
+  const props = schema.properties as Record<string, JsonSchema>;
+  return { [field]: cell(text, props[field].type) };
 }
 
 function setPath(target: Record<string, unknown>, path: Path, value: unknown): void {

@@ -261,17 +261,7 @@ export class Lifecycle {
     if (!names.includes(version)) throw notFound(`Loop App '${id}' has no version ${version}`);
     const active = await this.store.activeVersion(id);
     const live = this.registry.get(id);
-    const status: VersionStatus =
-      version === active
-        ? 'active'
-        : version === live?.candidate?.version
-          ? 'canary'
-          : meta?.deprecated
-            ? 'deprecated'
-            : // a replaced version; data written before `retired` existed says `deprecated` for the same thing
-              meta?.status === 'active' || meta?.status === 'deprecated'
-              ? 'retired'
-              : (meta?.status ?? 'testing');
+    const status = statusOf(version, active, live?.candidate?.version, meta);
     return {
       ...(meta ?? { version, created_at: '', generator: 'unknown', parent: null, sha256: '', files: {} }),
       version,
@@ -389,6 +379,21 @@ export class Lifecycle {
       message,
     });
   }
+}
+
+/** What a version is now: the `active` link and the rollout say active and canary; its metadata the rest. */
+function statusOf(
+  version: string,
+  active: string | null,
+  canary: string | undefined,
+  meta: VersionMetadata | null,
+): VersionStatus {
+  if (version === active) return 'active';
+  if (version === canary) return 'canary';
+  if (meta?.deprecated) return 'deprecated';
+  // a replaced version; data written before `retired` existed says `deprecated` for the same thing
+  if (meta?.status === 'active' || meta?.status === 'deprecated') return 'retired';
+  return meta?.status ?? 'testing';
 }
 
 function pick(obj: Record<string, unknown>, keys: string[]): Record<string, unknown> {

@@ -54,20 +54,23 @@ function hashFeatures(input, spec, out) {
             out.words = n;
         for (let f = 0; f < spec.fields.length; f++) {
             const field = spec.fields[f];
-            const path = typeof field === 'string' ? [field] : field;
-            let value = obj;
-            for (let p = 0; p < path.length; p++) {
-                // own fields only: a field named like an Object.prototype member must not read the inherited value
+            // no array per call for a top-level field (the common case, on the execute path)
+            const first = typeof field === 'string' ? field : field[0];
+            // own fields only: a field named like an Object.prototype member must not read the inherited value
+            let value = Object.prototype.hasOwnProperty.call(obj, first) ? obj[first] : undefined;
+            for (let p = 1; typeof field !== 'string' && p < field.length; p++) {
                 value =
-                    value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, path[p])
-                        ? value[path[p]]
+                    value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, field[p])
+                        ? value[field[p]]
                         : undefined;
             }
             if (value === undefined || value === null)
                 continue;
             const text = typeof value === 'string';
             if (pass === 0)
-                texts[f] = text ? value.toLowerCase() : path.join('.') + '=' + String(value);
+                texts[f] = text
+                    ? value.toLowerCase()
+                    : (typeof field === 'string' ? field : field.join('.')) + '=' + String(value);
             else if (!text)
                 continue;
             const s = texts[f];
