@@ -27,6 +27,10 @@ import { LearnerGenerator } from './synthesis/learner-generator';
 import { createLlmClient } from './synthesis/llm/client';
 import { LlmGenerator } from './synthesis/llm/generator';
 import { Synthesizer } from './synthesis/synthesizer';
+import type { WorkerBus } from './cluster/bus';
+import { leaderProxy } from './cluster/leader-proxy';
+import { keptInputs, sandboxChildren, serveBus } from './cluster/worker';
+import { closeServer, listen, listenOnSocket, workerHandler } from './cluster/listen';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -79,14 +83,17 @@ export interface RunningServer {
 export async function startServer(
   overrides: Partial<Settings> = {},
   logger?: Logger,
+  bus: WorkerBus | null = null,
 ): Promise<RunningServer> {
   const settings = loadSettings(overrides);
   const log = logger ?? createLogger(settings.log_level, settings.log_format);
+  // with several workers, the leader writes, validates and runs the schedules; every worker serves execute
+  const leads = !bus || bus.leader;
   const store = new AppStore(settings.data_dir);
-  const metrics = new Metrics();
+  const metrics = new Metrics(bus && (() => bus.metrics()));
   const webhooks = new Webhooks(settings.webhooks, log);
   const pool = new SandboxPool({
-    size: settings.sandbox.children || undefined,
+    size: sandboxChildren(settings, bus),
     childHeapMb: settings.sandbox.child_heap_mb,
     childRssMb: settings.sandbox.child_rss_mb,
     onRestart: (child, reason) => {
@@ -99,10 +106,12 @@ export async function startServer(
     retryDelayMs: 1000,
     onReload: (id, error) => {
       metrics.reload(id, error === null);
-      if (error !== null) webhooks.notify('load_error', id, { error });
-      metrics.loadErrors.set(registry.failedLoads());
+      if (error !== null && leads) webhooks.notify('load_error', id, { error });
     },
+    removeLeftovers: leads,
+    afterUpdate: bus ? (id) => bus.broadcast({ type: 'reload', app: id }) : undefined,
   });
+  metrics.failedLoads = () => registry.failedLoads();
   const executions = new ExecutionLog(
     store.layout,
     settings.execution_log.flush_interval_ms,
@@ -113,6 +122,7 @@ export async function startServer(
         metrics.executionLinesDropped(lines);
         log.error('execution log lines dropped', { file, lines, why });
       },
+      worker: bus?.index ?? null,
     },
   );
   const lifecycle = new Lifecycle(registry, webhooks.notify);
@@ -120,7 +130,7 @@ export async function startServer(
   const executor = new Executor(registry, {
     log: executions,
     sampler: new Sampler(),
-    sampleInputs,
+    sampleInputs: keptInputs(bus, sampleInputs),
     metrics,
     logger: log,
   });
@@ -140,7 +150,9 @@ export async function startServer(
     },
     sampleInputs,
     metrics,
-    flushExecutions: () => executions.flush(),
+    // the leader reads every worker's log: each writes what it holds first
+    flushExecutions: async () =>
+      void (await Promise.all([executions.flush(), bus?.broadcast({ type: 'flush' })])),
     logger: log,
   });
   const policy = new ImprovementPolicy(lifecycle, synthesizer, validator, log, webhooks.notify);
@@ -150,7 +162,8 @@ export async function startServer(
 
   await registry.loadAll();
   await watcher.start();
-  scheduler.start();
+  if (leads) scheduler.start();
+  if (bus) serveBus(bus, { registry, executions, sampleInputs });
   ready = true;
 
   const auth = new Auth(settings.auth);
@@ -171,13 +184,15 @@ export async function startServer(
     openRouters: [dashboardRoutes()],
     loopAppRouters: [improvementRoutes({ lifecycle, validator, policy, bodyLimits })],
   });
-  const server = http.createServer(handler);
+  const server = http.createServer(
+    leads ? handler : workerHandler(handler, leaderProxy(bus!.leaderSocket, log)),
+  );
   answerClientErrors(server);
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.port, host, () => resolve());
-  });
+  await listen(server, settings.port, host);
+  // the leader also answers the other workers' requests, on a socket of its own
+  const internal = bus?.leader ? http.createServer(handler) : null;
+  if (internal) await listenOnSocket(internal, bus!.leaderSocket);
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   log.info('loopai listening', { url, data_dir: settings.data_dir, loop_apps: registry.list().length });
@@ -187,9 +202,7 @@ export async function startServer(
     (closing ??= (async () => {
       ready = false;
       stopping.abort();
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await stopped;
+      await Promise.all([server, internal].map((s) => s && closeServer(s)));
       await watcher.close();
       await scheduler.close(); // validation passes in flight finish (their oracles stopped) before what they use
       webhooks.close();

@@ -25,6 +25,8 @@ export interface Settings {
   llm: { api_key?: string; base_url?: string; model: string; timeout_ms: number; repair_rounds: number };
   auth: AuthSettings;
   webhooks: WebhookSetting[];
+  /** Server processes on one port (0: one per core); see cluster/primary.ts. */
+  workers: number;
 }
 
 /** One API key: stored as a sha256 (a plain `key` is accepted from the environment, never written). */
@@ -62,6 +64,7 @@ const DEFAULTS: Settings = {
   llm: { model: 'gpt-4o-mini', timeout_ms: 60000, repair_rounds: 3 },
   auth: { api_keys: [], rate_limit_per_minute: 0, allow_anonymous: false },
   webhooks: [],
+  workers: 1,
 };
 
 const schema = {
@@ -91,6 +94,7 @@ const schema = {
       },
     },
     generator: { enum: ['auto', 'learner', 'llm'] },
+    workers: { type: 'integer', minimum: 0, maximum: 64 },
     llm: {
       type: 'object',
       additionalProperties: false,
@@ -156,6 +160,7 @@ function fromEnv(env: Env): Record<string, unknown> {
   if (env.LOOPAI_LOG_LEVEL) out.log_level = env.LOOPAI_LOG_LEVEL;
   if (env.LOOPAI_LOG_FORMAT) out.log_format = env.LOOPAI_LOG_FORMAT;
   if (env.LOOPAI_GENERATOR) out.generator = env.LOOPAI_GENERATOR;
+  if (env.LOOPAI_WORKERS) out.workers = Number(env.LOOPAI_WORKERS);
   if (env.OPENAI_API_KEY) llm.api_key = env.OPENAI_API_KEY;
   if (env.OPENAI_BASE_URL) llm.base_url = env.OPENAI_BASE_URL;
   if (env.LOOPAI_LLM_MODEL) llm.model = env.LOOPAI_LLM_MODEL;

@@ -101,6 +101,23 @@ export const versionSchema = {
       properties: { examples: integer, held_out: { type: 'boolean' } },
     },
     candidates: { type: 'array', items: { type: 'object' } },
+    template: {
+      type: 'object',
+      description: "program.js is this fixed template (the learner's); what it learned is in the other files",
+      required: ['name', 'sha256'],
+      properties: { name: { type: 'string' }, sha256: { type: 'string' } },
+    },
+    runs: {
+      type: 'object',
+      description:
+        'GET of one version only: where it runs (in-process: a learner-made model scored in the server; sandbox: any other program), why, and whether it is loaded now',
+      required: ['path', 'why', 'loaded'],
+      properties: {
+        path: { enum: ['in-process', 'sandbox'] },
+        why: { type: 'string' },
+        loaded: { type: 'boolean' },
+      },
+    },
   },
 };
 

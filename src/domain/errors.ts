@@ -85,6 +85,11 @@ export const ERROR_CODES = {
   invalid_output: { status: 502, meaning: "the program's result violates output_schema (errors listed)" },
   result_too_large: { status: 502, meaning: 'the answer is larger than execution.max_result_bytes' },
   paused: { status: 503, meaning: 'the Loop App is paused (POST …/resume)' },
+  leader_unavailable: {
+    status: 503,
+    meaning:
+      'with several workers: the worker that answers everything but execute is restarting; retry shortly',
+  },
   no_active_version: { status: 503, meaning: 'the Loop App has no version that can serve yet' },
   load_error: { status: 503, meaning: 'the active program failed to load (load_error says why)' },
   program_timeout: { status: 504, meaning: 'the program took longer than execution.timeout_ms' },

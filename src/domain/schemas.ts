@@ -87,6 +87,7 @@ const settingsProperties = {
       timeout_ms: { type: 'integer', minimum: 1, maximum: 10000 },
       memory_mb: { type: 'integer', minimum: 8, maximum: 1024 },
       max_result_bytes: { type: 'integer', minimum: 256, maximum: 16777216 },
+      in_process: { type: 'boolean' },
     },
   },
 } as const;
@@ -129,7 +130,7 @@ export const DEFAULT_SETTINGS: Omit<LoopAppConfig, keyof LoopAppSpec | 'generato
   rollout: { candidate: null, percent: 0 },
   privacy: { store_inputs: 'full', redact: [] },
   retention_days: 30,
-  execution: { timeout_ms: 50, memory_mb: 32, max_result_bytes: 65536 },
+  execution: { timeout_ms: 50, memory_mb: 32, max_result_bytes: 65536, in_process: true },
 };
 
 /** Fills every setting a config leaves out with its default, one level deep. */

@@ -59,7 +59,8 @@ export interface LoopAppConfig extends LoopAppSpec {
   privacy: { store_inputs: PrivacyMode; redact: RedactRule[] };
   retention_days: number;
   /** `max_result_bytes`: the largest answer of one call, as UTF-8 JSON. */
-  execution: { timeout_ms: number; memory_mb: number; max_result_bytes: number };
+  /** `in_process`: a learner-made model may be scored in the server's own process (see runtime/in-process.ts). */
+  execution: { timeout_ms: number; memory_mb: number; max_result_bytes: number; in_process: boolean };
 }
 
 /** Scores of a program on labelled data (see synthesis/evaluate). */
@@ -86,6 +87,8 @@ export interface VersionMetadata {
   status: VersionStatus;
   sha256: string;
   files: Record<string, string>;
+  /** Set when program.js is a fixed template (the learner's) whose data is in the other files; `sha256` is the template's. */
+  template?: { name: string; sha256: string };
   notes?: string;
   /** Set by `POST …/versions/{v}/deprecate`, removed by `…/reinstate`. */
   deprecated?: { at: string; reason: string | null };

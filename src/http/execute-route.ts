@@ -5,6 +5,7 @@ import type { Logger } from '../logger';
 import type { Auth } from './auth';
 import { readJson, type BodyLimits } from './body';
 import { malformedUrl, toApiError } from './errors';
+import { send } from './send';
 
 export const EXECUTE_ROUTES = [
   { method: 'post', path: '/loop-apps/{id}/execute' },
@@ -18,16 +19,6 @@ function decodeSegment(segment: string): string {
   } catch {
     throw malformedUrl(`'${segment.slice(0, 80)}'`);
   }
-}
-
-function send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }
 
 /**

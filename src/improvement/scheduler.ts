@@ -10,10 +10,14 @@ const DAILY = '17 3 * * *';
 /**
  * Runs each app's validation pass (and the policy after it) on its `validation.schedule`, and the daily
  * retention job. Follows the registry: an edited schedule is picked up on reload, a removed or archived app
- * stops being scheduled. Passes of one app never overlap; close() waits for the ones running.
+ * stops being scheduled. Apps that share a schedule share one cron task (10,000 apps are not 10,000 timers).
+ * Passes of one app never overlap; close() waits for the ones running.
  */
 export class Scheduler {
-  private tasks = new Map<string, { schedule: string; task: ScheduledTask }>();
+  /** One cron task per distinct schedule, and the apps on it. */
+  private groups = new Map<string, { task: ScheduledTask; apps: Set<string> }>();
+  private scheduleOf = new Map<string, string>();
+  private passing = new Set<string>();
   private daily: ScheduledTask | null = null;
   private running = new Set<Promise<void>>();
   private closed = false;
@@ -48,18 +52,41 @@ export class Scheduler {
     if (this.closed) return; // a reload that ends after close() schedules nothing
     const app = this.registry.get(id);
     if (!app) this.validator.forget(id); // its folder is gone: so is what validation kept of it
-    const current = this.tasks.get(id);
-    const schedule = app && app.config.status !== 'archived' ? app.config.validation.schedule : null;
-    if (current?.schedule === schedule) return;
-    if (current) void current.task.destroy();
-    this.tasks.delete(id);
-    if (!schedule) return;
-    const task = cron.schedule(schedule, () => this.track(this.pass(id)), {
-      name: `validate-${id}`,
-      noOverlap: true,
-      timezone: 'UTC',
-    });
-    this.tasks.set(id, { schedule, task });
+    const current = this.scheduleOf.get(id);
+    const schedule = app && app.config.status !== 'archived' ? app.config.validation.schedule : undefined;
+    if (current === schedule) return;
+    if (current !== undefined) this.leave(id, current);
+    if (schedule === undefined) return;
+    this.scheduleOf.set(id, schedule);
+    let group = this.groups.get(schedule);
+    if (!group) {
+      const apps = new Set<string>();
+      const task = cron.schedule(schedule, () => this.due(apps), {
+        name: `validate ${schedule}`,
+        timezone: 'UTC',
+      });
+      this.groups.set(schedule, (group = { task, apps }));
+    }
+    group.apps.add(id);
+  }
+
+  private leave(id: string, schedule: string): void {
+    this.scheduleOf.delete(id);
+    const group = this.groups.get(schedule);
+    group?.apps.delete(id);
+    if (group && !group.apps.size) {
+      void group.task.destroy();
+      this.groups.delete(schedule);
+    }
+  }
+
+  /** The schedule is due: a pass for each of its apps, but none for an app whose last pass is still running. */
+  private due(apps: Set<string>): void {
+    for (const id of apps) {
+      if (this.passing.has(id)) continue;
+      this.passing.add(id);
+      void this.track(this.pass(id).finally(() => this.passing.delete(id)));
+    }
   }
 
   private async pass(id: string): Promise<void> {
@@ -91,8 +118,9 @@ export class Scheduler {
   /** Stops scheduling, then waits for the passes in flight (stop their oracles first, or this waits for them). */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.tasks.values()].map(({ task }) => task.destroy()));
-    this.tasks.clear();
+    await Promise.all([...this.groups.values()].map(({ task }) => task.destroy()));
+    this.groups.clear();
+    this.scheduleOf.clear();
     await this.daily?.destroy();
     await Promise.all(this.running);
   }

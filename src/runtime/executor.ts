@@ -22,14 +22,15 @@ type ItemResult = ExecuteResponse | { error: ReturnType<ApiError['toBody']>['err
 export interface ExecutorTelemetry {
   log: ExecutionLog;
   sampler: Sampler;
-  sampleInputs: SampleInputs;
+  sampleInputs: Pick<SampleInputs, 'keep'>;
   metrics: Metrics;
   logger: Logger;
 }
 
 /**
- * The execute hot path: registry lookup → status → input validation → route (active or canary) → sandbox call →
- * output validation → buffered log line → answer. No disk reads, no awaits on I/O.
+ * The execute hot path: registry lookup → status → input validation → route (active or canary) → the call (in
+ * this process for a learner-made model, else in the sandbox) → output validation → buffered log line → answer.
+ * No disk reads, no awaits on I/O.
  */
 export class Executor {
   constructor(
@@ -44,8 +45,8 @@ export class Executor {
     const started = performance.now();
     program.begin();
     try {
-      const key = program.key ?? (await this.ready(app, program));
-      const outcome = await this.registry.pool.run(key, input);
+      if (!program.key) await this.ready(app, program);
+      const outcome = await program.run(input);
       return this.finish(app, program, input, outcome, started);
     } finally {
       program.end();
@@ -89,13 +90,8 @@ export class Executor {
     const started = performance.now();
     program.begin();
     try {
-      const key = program.key ?? (await this.ready(app, program));
-      const outcomes = await Promise.allSettled(
-        this.registry.pool.runEach(
-          key,
-          items.map((i) => inputs[i]),
-        ),
-      );
+      if (!program.key) await this.ready(app, program);
+      const outcomes = await program.runEach(items.map((i) => inputs[i]));
       items.forEach((i, k) => {
         const outcome = outcomes[k];
         try {
@@ -155,10 +151,10 @@ export class Executor {
     }
   }
 
-  /** Loads a program that is not in the sandbox yet (first call, or after an idle unload). */
-  private async ready(app: LiveApp, program: LiveProgram): Promise<string> {
+  /** Loads a program that is not loaded yet (first call, or after an idle unload). */
+  private async ready(app: LiveApp, program: LiveProgram): Promise<void> {
     try {
-      return await program.ready();
+      await program.ready();
     } catch (err) {
       app.loadError = `${program.version}/program.js failed to load: ${(err as Error).message}`;
       throw new ApiError('load_error', app.loadError);

@@ -211,7 +211,6 @@ export class Lifecycle {
     } catch (err) {
       throw new ApiError('invalid_program', (err as Error).message);
     }
-    await this.registry.pool.unload(key); // it passed, but serves nowhere yet
   }
 
   /** Writes `vN+1` with status `testing` (not active). */

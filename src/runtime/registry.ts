@@ -1,19 +1,22 @@
 import { ApiError, notFound } from '../domain/errors';
 import { checkLoopAppId } from '../domain/ids';
 import type { Logger } from '../logger';
-import type { JsonSchema, LoopAppConfig } from '../domain/types';
-import { sampleFor } from '../domain/sample-input';
-import { sha256 } from '../domain/hash';
+import type { JsonSchema, LoopAppConfig, VersionMetadata } from '../domain/types';
 import { AppStore } from '../store/app-store';
 import { KeyedLock } from '../store/keyed-lock';
 import { checkConfig, type CheckedConfig, type SchemaValidators } from './app-config';
 import { appStamp, versionStamp } from './disk-stamps';
-import { LiveProgram } from './live-program';
+import { inProcessModel, IN_PROCESS_OFF } from './in-process';
+import { LiveProgram, type Placement } from './live-program';
+import { checkProgram, readProgramSource } from './program-check';
 import { SandboxPool, type ProgramSource } from './sandbox/pool';
 
 export { LiveProgram } from './live-program';
+export { programSource } from './program-check';
 
 const MAX_RETRIES = 3;
+/** Apps loaded at once at start-up. */
+const LOAD_CONCURRENCY = 16;
 
 /** Everything execute needs about one Loop App, swapped whole by `reload`. */
 export interface LiveApp {
@@ -27,16 +30,6 @@ export interface LiveApp {
   loadError: string | null;
 }
 
-/** A program as the sandbox takes it, under `key`, with the limits of `execution`. */
-export function programSource(
-  key: string,
-  code: string,
-  files: Record<string, string>,
-  { timeout_ms, memory_mb, max_result_bytes }: LoopAppConfig['execution'],
-): ProgramSource {
-  return { key, code, files, timeoutMs: timeout_ms, memoryMb: memory_mb, maxResultBytes: max_result_bytes };
-}
-
 /** What the last good load of an app was made from, stamped before it was read (see `reloadChanged`). */
 interface Stamps {
   /** config.yaml, the `active` link and the version folder it names. */
@@ -45,10 +38,10 @@ interface Stamps {
   candidateFolder: string | null;
 }
 
-/** A version checked in the sandbox ahead of the write that makes it serve. */
+/** A version loaded and checked ahead of the write that makes it serve. */
 interface CheckedAhead {
   version: string;
-  key: string;
+  program: LiveProgram;
 }
 
 export interface RegistryOptions {
@@ -57,6 +50,10 @@ export interface RegistryOptions {
   retryDelayMs: number;
   /** Told after every reload: null when it loaded, else why not. */
   onReload?: (id: string, error: string | null) => void;
+  /** Awaited after an API write has been loaded, before it answers (other workers load it too). */
+  afterUpdate?: (id: string) => Promise<void>;
+  /** Whether loadAll removes what interrupted writes left (not on a worker that writes nothing). Default true. */
+  removeLeftovers?: boolean;
 }
 
 /**
@@ -122,9 +119,14 @@ export class Registry {
    * of an earlier run left behind.
    */
   async loadAll(): Promise<void> {
-    const removed = await this.store.removeLeftovers();
+    const removed = this.options.removeLeftovers === false ? [] : await this.store.removeLeftovers();
     if (removed.length) this.logger.info('removed leftovers of interrupted writes', { removed });
-    for (const id of await this.store.listAppIds()) await this.reload(id);
+    // a few at a time: the file reads of one app overlap with the parsing of another
+    const ids = await this.store.listAppIds();
+    const next = async (): Promise<void> => {
+      for (let id = ids.pop(); id !== undefined; id = ids.pop()) await this.reload(id);
+    };
+    await Promise.all(Array.from({ length: LOAD_CONCURRENCY }, next));
   }
 
   /** Reloads one app from disk; calls for the same app run one after another. Never throws. */
@@ -158,6 +160,7 @@ export class Registry {
         return await write();
       } finally {
         await this.doReload(id, ahead); // whatever reached the disk is what serves
+        await this.options.afterUpdate?.(id);
       }
     });
   }
@@ -169,8 +172,15 @@ export class Registry {
     try {
       const source = await this.readSource(id, version, app.config);
       if (source.key === app.program?.key || source.key === app.candidate?.key) return null;
-      await this.selfCheck(source, app.config.input_schema, app.validators);
-      return { version, key: source.key };
+      const program = this.liveProgram(
+        id,
+        version,
+        app.config,
+        await this.store.readMetadata(id, version),
+        source,
+      );
+      await checkProgram(program, app.config.input_schema, app.validators);
+      return { version, program };
     } catch (err) {
       throw new ApiError('invalid_program', (err as Error).message);
     }
@@ -179,9 +189,7 @@ export class Registry {
   private async doReload(id: string, ahead: CheckedAhead | null = null): Promise<void> {
     const next = await this.load(id, ahead);
     // checked for a write that did not make it serve (the write failed, or the config was edited meanwhile)
-    if (ahead && next?.program?.key !== ahead.key && next?.candidate?.key !== ahead.key) {
-      void this.pool.unload(ahead.key);
-    }
+    if (ahead && next?.program !== ahead.program && next?.candidate !== ahead.program) ahead.program.retire();
   }
 
   /** Loads the app from disk and swaps it in; resolves to what serves now, or null (removed, or failed). */
@@ -246,9 +254,9 @@ export class Registry {
   }
 
   /**
-   * The program for `version`. When `check` is set (the app is serving), it is read now, and self-checked
-   * before it may serve, unless it is a program already live (a promoted candidate, say) or the one checked
-   * ahead of this write. Otherwise it is read and compiled on first use.
+   * The program for `version`. When `check` is set (the app is serving), it is loaded now, and checked before it
+   * may serve, unless it is a program already live (a promoted candidate, say) or the one checked ahead of this
+   * write. Otherwise it is loaded on first use.
    */
   private async programFor(
     id: string,
@@ -259,58 +267,59 @@ export class Registry {
     ahead: CheckedAhead | null,
   ): Promise<LiveProgram | null> {
     if (!version) return null;
-    const read = () => this.readSource(id, version, checked.config);
     const metadata = await this.store.readMetadata(id, version);
-    if (!check && ahead?.version !== version) return new LiveProgram(version, metadata, this.pool, read);
-    const source = await read();
-    const live = [current?.program, current?.candidate].find((p) => p?.key === source.key);
+    if (!check && ahead?.version !== version) return this.liveProgram(id, version, checked.config, metadata);
+    const source = await this.readSource(id, version, checked.config);
+    const live = [current?.program, current?.candidate, ahead?.program].find((p) => p?.key === source.key);
     if (live) return live;
-    const program = new LiveProgram(version, metadata, this.pool, read, source);
-    if (source.key === ahead?.key) return program;
+    const program = this.liveProgram(id, version, checked.config, metadata, source);
     try {
-      await this.selfCheck(source, checked.config.input_schema, checked.validators);
+      await checkProgram(program, checked.config.input_schema, checked.validators);
     } catch (err) {
       throw new Error(`${version}/${(err as Error).message}`);
     }
     return program;
   }
 
-  private async readSource(id: string, version: string, config: LoopAppConfig): Promise<ProgramSource> {
-    const stored = await this.store.readVersion(id, version).catch((err: NodeJS.ErrnoException) => {
-      throw new Error(
-        `cannot read ${version}: ${err.code === 'ENOENT' ? 'no such version folder' : err.message}`,
-      );
-    });
-    const { ['program.js']: code, ...files } = stored.files;
-    if (code === undefined) throw new Error(`${version} has no program.js`);
-    const { timeout_ms, memory_mb, max_result_bytes } = config.execution;
-    // the key changes with the code, the files and the limits: any of them makes it a different program
-    const hash = sha256(JSON.stringify([code, files, timeout_ms, memory_mb, max_result_bytes])).slice(0, 16);
-    return programSource(`${id}@${version}@${hash}`, code, files, config.execution);
+  private liveProgram(
+    id: string,
+    version: string,
+    config: LoopAppConfig,
+    metadata: VersionMetadata | null,
+    source?: ProgramSource,
+  ): LiveProgram {
+    const read = () => this.readSource(id, version, config);
+    return new LiveProgram(version, metadata, this.pool, read, config.execution.in_process, source);
   }
 
   /**
-   * The self-check every program passes before it may serve, for the API and for hand edits alike: compiled in
-   * the sandbox and run on an input that fits the input schema, its answer must fit the output schema. Throws why
-   * not (and unloads it); a program that passes stays loaded under its key.
+   * Where `version` runs: as it was loaded when it serves and is loaded, else where it would run if it served now
+   * (its files are read and checked, nothing is kept).
    */
+  async placementOf(id: string, version: string): Promise<Placement & { loaded: boolean }> {
+    const app = this.require(id);
+    const live = [app.program, app.candidate].find((p) => p?.version === version && p.key);
+    if (live?.placement) return { ...live.placement, loaded: true };
+    const source = await this.readSource(id, version, app.config);
+    const placed = app.config.execution.in_process
+      ? inProcessModel(source)
+      : { model: null, why: IN_PROCESS_OFF };
+    return { path: placed.model ? 'in-process' : 'sandbox', why: placed.why, loaded: false };
+  }
+
+  private readSource(id: string, version: string, config: LoopAppConfig): Promise<ProgramSource> {
+    return readProgramSource(this.store, id, version, config);
+  }
+
+  /** The same check in the sandbox for a program that is not a version yet (an upload), under a key of its own. */
   async selfCheck(
     source: ProgramSource,
     inputSchema: JsonSchema,
     validators: SchemaValidators,
   ): Promise<void> {
-    const input = sampleFor(inputSchema);
-    try {
-      await this.pool.load(source, input);
-      const outcome = await this.pool.run(source.key, input);
-      if (!outcome.ok) throw new Error(outcome.error.message);
-      if (!validators.validateOutput(outcome.answer.result)) {
-        throw new Error(`its answer to ${JSON.stringify(input)} does not match output_schema`);
-      }
-    } catch (err) {
-      void this.pool.unload(source.key);
-      throw new Error(`program.js failed its check: ${(err as Error).message}`);
-    }
+    const program = new LiveProgram('upload', null, this.pool, () => Promise.resolve(source), false, source);
+    await checkProgram(program, inputSchema, validators);
+    program.retire();
   }
 
   private swap(current: LiveApp | undefined, next: LiveApp): void {

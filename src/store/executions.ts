@@ -5,10 +5,17 @@ import type { ExecutionRecord } from '../domain/types';
 import { appendJsonLines, readJsonlFrom, readLastJsonl, readTextOrNull } from './files';
 import type { Layout } from './layout';
 
-/** `YYYY-MM-DD.jsonl`: a day file; anything else in the folder is not the log's. */
-const DAY_FILE = /^\d{4}-\d{2}-\d{2}\.jsonl$/;
+/** `YYYY-MM-DD.jsonl` or a worker's `YYYY-MM-DD.<n>.jsonl`: a day file; anything else in the folder is not the log's. */
+const DAY_FILE = /^\d{4}-\d{2}-\d{2}(\.[1-9]\d{0,2})?\.jsonl$/;
 
-/** The execution log on disk: `datasets/executions/YYYY-MM-DD.jsonl`, one file per UTC day. */
+/** Newest first by time, then by id (ids of one millisecond are still distinct). */
+const newestFirst = (a: ExecutionRecord, b: ExecutionRecord): number =>
+  a.ts < b.ts ? 1 : a.ts > b.ts ? -1 : a.id < b.id ? 1 : -1;
+
+/**
+ * The execution log on disk: `datasets/executions/YYYY-MM-DD.jsonl`, one file per UTC day, or with several
+ * workers one per day and worker (`YYYY-MM-DD.<n>.jsonl`, the shards of the day). Every reader reads all shards.
+ */
 export class ExecutionFiles {
   constructor(private readonly layout: Layout) {}
 
@@ -38,29 +45,38 @@ export class ExecutionFiles {
     return readJsonlFrom<ExecutionRecord>(this.file(id, name), offset);
   }
 
-  /** The newest `limit` executions, newest first, read from the ends of the newest day files. */
+  /** The newest `limit` executions, newest first, read from the ends of the newest day files (all their shards). */
   async newest(id: string, limit: number): Promise<ExecutionRecord[]> {
     const out: ExecutionRecord[] = [];
-    for (const name of (await this.names(id)).reverse()) {
+    const names = await this.names(id);
+    for (const day of [...new Set(names.map((n) => n.slice(0, 10)))].reverse()) {
       if (out.length >= limit) break;
-      const records = await readLastJsonl<ExecutionRecord>(this.file(id, name), limit - out.length);
-      out.push(...records.reverse());
+      const want = limit - out.length;
+      const shards = names.filter((n) => n.startsWith(day));
+      const records = await Promise.all(
+        shards.map((name) => readLastJsonl<ExecutionRecord>(this.file(id, name), want)),
+      );
+      out.push(...records.flat().sort(newestFirst).slice(0, want));
     }
     return out;
   }
 
   /**
-   * One execution, found in the day file its id names without parsing the lines around it; null when there is
-   * no such line (or no such file: retention deleted it).
+   * One execution, found in the day its id names without parsing the lines around it; null when there is no
+   * such line (or no such file: retention deleted it).
    */
   async find(id: string, executionId: string): Promise<ExecutionRecord | null> {
     const day = executionDay(executionId);
-    const text = day ? await readTextOrNull(this.layout.executions(id, day)) : null;
-    const at = text?.indexOf(`"id":"${executionId}"`) ?? -1;
-    if (!text || at < 0) return null;
-    const start = text.lastIndexOf('\n', at) + 1;
-    const end = text.indexOf('\n', at);
-    return JSON.parse(text.slice(start, end < 0 ? undefined : end)) as ExecutionRecord;
+    if (!day) return null;
+    for (const name of (await this.names(id)).filter((n) => n.startsWith(day))) {
+      const text = await readTextOrNull(this.file(id, name));
+      const at = text?.indexOf(`"id":"${executionId}"`) ?? -1;
+      if (!text || at < 0) continue;
+      const start = text.lastIndexOf('\n', at) + 1;
+      const end = text.indexOf('\n', at);
+      return JSON.parse(text.slice(start, end < 0 ? undefined : end)) as ExecutionRecord;
+    }
+    return null;
   }
 
   /** Retention: deletes the day files of days before `cutoff` (YYYY-MM-DD); resolves to their names. */

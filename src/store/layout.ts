@@ -54,8 +54,8 @@ export class Layout {
   events(id: string): string {
     return path.join(this.datasets(id), 'events.jsonl');
   }
-  /** `datasets/executions/YYYY-MM-DD.jsonl`, by UTC day. */
-  executions(id: string, day: string): string {
-    return path.join(this.executionsDir(id), `${day}.jsonl`);
+  /** `datasets/executions/YYYY-MM-DD.jsonl` by UTC day; `YYYY-MM-DD.<worker>.jsonl` for one of several workers. */
+  executions(id: string, day: string, worker: number | null = null): string {
+    return path.join(this.executionsDir(id), worker === null ? `${day}.jsonl` : `${day}.${worker}.jsonl`);
   }
 }

@@ -1,4 +1,4 @@
-import type { EvalReport, LoopAppSpec } from '../domain/types';
+import type { EvalReport, LoopAppSpec, VersionMetadata } from '../domain/types';
 
 /** A labelled row as generators and the evaluation harness see it. */
 export interface Labelled {
@@ -15,6 +15,8 @@ export interface ProgramFiles {
 export interface Candidate extends ProgramFiles {
   generator: 'learner' | 'llm';
   notes?: string;
+  /** The fixed program.js it is made of, when it is one (the learner's): recorded in metadata.json. */
+  template?: VersionMetadata['template'];
 }
 
 /** A scored run of a program on labelled rows, with the rows it got wrong (for repair prompts). */

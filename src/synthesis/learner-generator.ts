@@ -1,6 +1,6 @@
 import type { LoopAppSpec } from '../domain/types';
 import type { Candidate, GenerateContext, Generator } from './generator';
-import { learn, learnableTarget, LearnerUnsupported } from './learner';
+import { learn, learnableTarget, LEARNER_TEMPLATE, LearnerUnsupported } from './learner';
 
 /** The offline learner as a generator: no key, no network. */
 export class LearnerGenerator implements Generator {
@@ -28,6 +28,7 @@ export class LearnerGenerator implements Generator {
     const { features, kept_features, c, weights_kb, train_seconds } = learned.stats;
     return {
       generator: 'learner',
+      template: { ...LEARNER_TEMPLATE },
       code,
       files,
       notes: `${kept_features} of ${features} features kept (${weights_kb} KB of weights), C = ${c}, trained in ${train_seconds} s`,

@@ -160,6 +160,7 @@ export class Synthesizer {
       trained_on: best.trainedOn,
       seen: { examples: lines, held_out: best.heldOut },
       notes: best.candidate.notes,
+      template: best.candidate.template,
       compared_with,
       candidates,
     });

@@ -8,6 +8,8 @@ export interface ExecutionLogOptions {
   onDrop?: (file: string, lines: number, why: string) => void;
   /** Most characters of unwritten lines kept for the next flush while writes fail (a full disk). */
   maxBacklogChars?: number;
+  /** This worker's number when several share the data dir: it writes day files of its own (`YYYY-MM-DD.<n>.jsonl`). */
+  worker?: number | null;
 }
 
 /**
@@ -52,7 +54,7 @@ export class ExecutionLog {
     let file = this.files.get(key);
     if (!file) {
       if (this.files.size > 10_000) this.files.clear();
-      this.files.set(key, (file = this.layout.executions(appId, day)));
+      this.files.set(key, (file = this.layout.executions(appId, day, this.options.worker ?? null)));
     }
     return file;
   }

@@ -40,10 +40,14 @@ export class Metrics {
     labelNames: ['loop_app_id', 'result'],
     registers: [this.registry],
   });
-  readonly loadErrors = new client.Gauge({
+  /** How many apps' latest load failed: read at each scrape (counting on every reload is O(apps) a reload). */
+  failedLoads: () => number = () => 0;
+  private readonly loadErrors: client.Gauge = new client.Gauge({
     name: 'loopai_load_errors',
     help: 'Loop Apps whose latest load failed (the previous state keeps serving, if any)',
     registers: [this.registry],
+    aggregator: 'max', // every worker loads every app: across workers, the same failures
+    collect: (): void => this.loadErrors.set(this.failedLoads()),
   });
   private readonly validations = new client.Counter({
     name: 'loopai_validations_total',
@@ -67,10 +71,13 @@ export class Metrics {
     help: 'Accuracy of the active version over its latest verdicts (validation.window)',
     labelNames: ['loop_app_id', 'version'],
     registers: [this.registry],
+    aggregator: 'max',
   });
 
-  constructor() {
+  /** `clusterText`: with several workers, the metrics of all of them added up (see cluster/bus.ts). */
+  constructor(private readonly clusterText: (() => Promise<string>) | null = null) {
     client.collectDefaultMetrics({ register: this.registry });
+    if (clusterText) client.AggregatorRegistry.setRegistries([this.registry]);
   }
 
   /** Label children kept per app/version/outcome: the execute path then pays no label hashing per call. */
@@ -120,6 +127,6 @@ export class Metrics {
   }
 
   text(): Promise<string> {
-    return this.registry.metrics();
+    return this.clusterText ? this.clusterText() : this.registry.metrics();
   }
 }

@@ -58,6 +58,7 @@ export type ErrorCode =
   | 'invalid_output'
   | 'result_too_large'
   | 'paused'
+  | 'leader_unavailable'
   | 'no_active_version'
   | 'load_error'
   | 'program_timeout'
@@ -103,6 +104,8 @@ export interface LoopAppSettings {
     memory_mb?: number;
     /** The largest answer of one call, as UTF-8 JSON. */
     max_result_bytes?: number;
+    /** Whether a model the offline learner made may be scored in the server's own process (default true). */
+    in_process?: boolean;
   };
 }
 
@@ -168,6 +171,8 @@ export interface LoopApp {
     memory_mb: number;
     /** The largest answer of one call, as UTF-8 JSON. */
     max_result_bytes: number;
+    /** Whether a model the offline learner made may be scored in the server's own process. */
+    in_process: boolean;
   };
   /** The version the `active` link points to on disk. */
   active_version: string | null;
@@ -263,6 +268,10 @@ export interface Version {
   /** What a generated version learned from: the first `examples` rows, and whether a fifth was held out. */
   seen?: { examples: number; held_out: boolean };
   candidates?: Array<{ generator: string; accuracy: number | null; error?: string }>;
+  /** program.js is this fixed template (the learner's); what it learned is in the other files. */
+  template?: { name: string; sha256: string };
+  /** GET of one version only: where it runs, why, and whether it is loaded now. */
+  runs?: { path: 'in-process' | 'sandbox'; why: string; loaded: boolean };
   [field: string]: unknown;
 }
 

@@ -102,6 +102,7 @@ const KNOWN_GAPS: Record<string, string> = {
       'execution.timeout_ms',
       'execution.memory_mb',
       'execution.max_result_bytes',
+      'execution.in_process',
     ].map((p) => [`required-only-in-sdk LoopApp.${p}`, 'settings are answered with their defaults']),
   ),
   'not-in-document CreatedLoopApp.version':

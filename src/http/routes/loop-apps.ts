@@ -173,7 +173,8 @@ export function loopAppRoutes({
 
   router.get('/:id/versions/:version', async (req, res) => {
     lifecycle.app(req.params.id);
-    res.json(await lifecycle.version(req.params.id, req.params.version));
+    const view = await lifecycle.version(req.params.id, req.params.version);
+    res.json({ ...view, runs: await lifecycle.registry.placementOf(req.params.id, req.params.version) });
   });
 
   router.post('/:id/versions', async (req, res) => {

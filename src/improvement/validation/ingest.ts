@@ -14,6 +14,7 @@ export async function ingest(files: ExecutionFiles, id: string, state: Validatio
   // a day file deleted (by retention or by hand) takes its cursor with it
   for (const name of Object.keys(state.cursors)) if (!names.includes(name)) delete state.cursors[name];
   let ingested = 0;
+  const queued = state.pending.length;
   for (const name of names) {
     for (;;) {
       const offset = state.cursors[name] ?? 0;
@@ -27,6 +28,9 @@ export async function ingest(files: ExecutionFiles, id: string, state: Validatio
       if (next === offset || !records.length) break;
     }
   }
+  // the shards of a day (one per worker) are read one after another: their samples are queued in time order
+  const fresh = state.pending.splice(queued).sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+  state.pending.push(...fresh);
   if (state.pending.length > MAX_PENDING) {
     state.dropped += state.pending.length - MAX_PENDING;
     state.pending.splice(0, state.pending.length - MAX_PENDING);

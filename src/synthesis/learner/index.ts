@@ -1,3 +1,4 @@
+import { sha256 } from '../../domain/hash';
 import { hashFeatures, isSpaceUnit, isSymbolUnit, isWordUnit, type FeatureSpec } from './features';
 import { keepColumns, tfidf } from './matrix';
 import {
@@ -309,19 +310,26 @@ function execute(input) {
 }
 `;
 
+/** The one program.js the learner writes, named and hashed: a version whose program.js has this hash is it. */
+export const LEARNER_TEMPLATE = { name: 'loopai-learner/2', sha256: sha256(PROGRAM) } as const;
+
+/** A label and its confidence for `input`, exactly as the template's `execute` computes them. */
+export function scoreInput(model: PreparedModel, input: unknown): { result: unknown; confidence: number } {
+  hashFeatures(input, model.info.spec, model.hashes);
+  const s = scoreHashes(model);
+  const out = model.info.output;
+  const label = out.labels[s.label];
+  return {
+    result: out.field === null ? label : { [out.field]: label },
+    confidence: Math.round(s.confidence * 10000) / 10000,
+  };
+}
+
 /** A scorer for a learned program's files in this process (computes what the program computes). */
 export function loadModel(
   files: Record<string, string>,
 ): (input: unknown) => { result: unknown; confidence: number } {
   const info = JSON.parse(files['model.json']) as ModelInfo;
-  const model: PreparedModel = prepareModel(info, decodeBase64(files[info.weights.file]));
-  return (input) => {
-    hashFeatures(input, info.spec, model.hashes);
-    const s = scoreHashes(model);
-    const label = info.output.labels[s.label];
-    return {
-      result: info.output.field === null ? label : { [info.output.field]: label },
-      confidence: Math.round(s.confidence * 10000) / 10000,
-    };
-  };
+  const model = prepareModel(info, decodeBase64(files[info.weights.file]));
+  return (input) => scoreInput(model, input);
 }
