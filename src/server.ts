@@ -160,8 +160,8 @@ export async function startServer(
   const watcher = new AppWatcher(store.layout.appsDir, (id) => registry.reloadChanged(id), log);
   let ready = false;
 
-  await registry.loadAll();
-  await watcher.start();
+  // the watcher walks the tree on its own threads while the apps load: a change made meanwhile reloads its app
+  await Promise.all([watcher.start(), registry.loadAll()]);
   if (leads) scheduler.start();
   if (bus) serveBus(bus, { registry, executions, sampleInputs });
   ready = true;

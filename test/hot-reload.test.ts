@@ -42,6 +42,36 @@ describe('hot reload of hand-made changes on disk', () => {
     );
   });
 
+  test('an app moved in whole (made elsewhere, renamed into place) is watched all the way down', async () => {
+    const elsewhere = tmpDataDir();
+    writeApp(elsewhere, 'moved-app', { versions: [{ 'program.js': answer('ham') }] });
+    fs.renameSync(path.join(elsewhere, 'loop-apps', 'moved-app'), appDir('moved-app'));
+    await eventually(async () => expect((await exec('moved-app')).body.output).toBe('ham'));
+    // a folder's watch follows its inode: the folders inside the moved tree are watched too
+    fs.writeFileSync(path.join(appDir('moved-app'), 'artifacts', 'v1', 'program.js'), answer('spam'));
+    await eventually(async () => expect((await exec('moved-app')).body.output).toBe('spam'));
+  });
+
+  test('a version folder or the whole artifacts folder replaced by a rename is watched again', async () => {
+    writeApp(dataDir, 'swap-app', { versions: [{ 'program.js': answer('ham') }] });
+    await eventually(async () => expect((await exec('swap-app')).body.output).toBe('ham'));
+    const artifacts = path.join(appDir('swap-app'), 'artifacts');
+    writeVersion(dataDir, 'swap-app', '.v1-new', { 'program.js': answer('spam') });
+    fs.renameSync(path.join(artifacts, 'v1'), path.join(artifacts, '.v1-old'));
+    fs.renameSync(path.join(artifacts, '.v1-new'), path.join(artifacts, 'v1'));
+    await eventually(async () => expect((await exec('swap-app')).body.output).toBe('spam'));
+    fs.writeFileSync(path.join(artifacts, 'v1', 'program.js'), answer('ham'));
+    await eventually(async () => expect((await exec('swap-app')).body.output).toBe('ham'));
+
+    const other = tmpDataDir();
+    writeApp(other, 'swap-app', { versions: [{ 'program.js': answer('spam') }] });
+    fs.renameSync(artifacts, path.join(appDir('swap-app'), '.artifacts-old'));
+    fs.renameSync(path.join(other, 'loop-apps', 'swap-app', 'artifacts'), artifacts);
+    await eventually(async () => expect((await exec('swap-app')).body.output).toBe('spam'));
+    fs.writeFileSync(path.join(artifacts, 'v1', 'program.js'), answer('ham'));
+    await eventually(async () => expect((await exec('swap-app')).body.output).toBe('ham'));
+  });
+
   test('a broken program.js never replaces the working one; fixing it is picked up', async () => {
     const file = path.join(appDir('steady-app'), 'artifacts', 'v2', 'program.js');
     fs.writeFileSync(file, 'function execute(input) { return {');

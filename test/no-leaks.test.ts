@@ -97,28 +97,26 @@ describe('a closed server leaves nothing running', () => {
     }
   }, 120_000);
 
-  test('a watcher closed while it adds a new folder closes the fs.watch of that folder too (chokidar#1482)', async () => {
+  test('a watcher closed while it starts, or right after, leaves nothing open and reloads nothing', async () => {
     const dataDir = tmpDataDir();
     writeApp(dataDir, 'watched-app');
     const before = resources();
-    const watcher = new AppWatcher(path.join(dataDir, 'loop-apps'), async () => undefined, silentLogger());
-    await watcher.start();
-    const chokidar = watcher['watcher']!;
-    let closing: Promise<void> | undefined;
-    chokidar.on('addDir', (dir) => {
-      if (path.basename(dir) !== 'v2') return;
-      // chokidar reads the new folder, opens its fs.watch once the read ends and registers the closer a step
-      // later: a close() from the read's end lands in between, as a server's close can
-      process.nextTick(() =>
-        [...chokidar._streams].pop()!.once('end', () => {
-          closing = Promise.resolve().then(() => watcher.close());
-        }),
+    const reloaded: string[] = [];
+    for (const closeAt of ['while starting', 'after start']) {
+      const watcher = new AppWatcher(
+        path.join(dataDir, 'loop-apps'),
+        async (id) => void reloaded.push(id),
+        silentLogger(),
       );
-    });
-    fs.mkdirSync(path.join(dataDir, 'loop-apps', 'watched-app', 'artifacts', 'v2'));
-    await eventually(() => expect(closing).toBeDefined());
-    await closing;
+      const started = watcher.start();
+      if (closeAt === 'after start') await started;
+      await watcher.close();
+      await started;
+      fs.appendFileSync(path.join(dataDir, 'loop-apps', 'watched-app', 'config.yaml'), `# ${closeAt}\n`);
+    }
+    await sleep(300);
     await loopTurn();
+    expect(reloaded).toEqual([]);
     expect(beyond(before, resources())).toEqual({});
   });
 });

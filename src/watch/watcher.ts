@@ -1,24 +1,36 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { FSWatcher } from 'chokidar';
 import { isLoopAppId } from '../domain/ids';
 import type { Logger } from '../logger';
 
 const VERSION_NAME = /^v\d+$/;
 /** The entries of `artifacts/` that decide what serves: `active` and the version folders. */
-const isServingEntry = (name: unknown): boolean =>
-  name === 'active' || (typeof name === 'string' && VERSION_NAME.test(name));
+const isServingEntry = (name: string): boolean => name === 'active' || VERSION_NAME.test(name);
+
+/** Whether `dir` is a folder itself, not a link to one (a link is never watched through). */
+const isRealFolder = async (dir: string): Promise<boolean> =>
+  (await fsp.lstat(dir).catch(() => null))?.isDirectory() ?? false;
 
 /**
  * Turns file events under `loop-apps/` into `reload(appId)` calls, debounced per app. It never executes anything
- * itself. `followSymlinks: false` keeps it inside the apps folder whatever a link points to (`active -> /etc`).
- * Chokidar reports a replaced link only when the path it resolves to changes, so a link made dangling or into a
- * loop, and the flip back after it, would go unseen: the raw events of each `artifacts/` folder catch every
- * replacement of `active` or of a version entry.
+ * itself. It watches only the folders whose entries decide what serves: the apps folder, each app's folder
+ * (config.yaml), its `artifacts/` (the `active` link and the version folders) and each version folder. One
+ * inotify watch per folder and nothing per file, so 10,000 apps cost about a second and tens of MB; `datasets/`,
+ * which changes with every execution, is not watched at all.
+ *
+ * A watch follows its folder's inode, so whenever an event names a folder (an app made or removed, `artifacts/`
+ * or a version folder added, renamed or replaced, a whole tree moved in), the watches under it are armed again
+ * from what is on disk, and the reload comes after that. Only real folders are watched: the entries are read
+ * with their types, never through a symlink (`active -> /etc` is an entry, not a place to watch). Every
+ * replacement of a link, a dangling one or a loop included, is an event of the folder it is in.
  */
 export class AppWatcher {
-  private watcher: FSWatcher | null = null;
-  private closers = new Set<() => void>();
+  /** App id ('' for the apps folder) → its watched folders → their watches. */
+  private watches = new Map<string, Map<string, fs.FSWatcher>>();
   private timers = new Map<string, NodeJS.Timeout>();
+  private closed = false;
+  private warned = false;
 
   constructor(
     private readonly appsDir: string,
@@ -27,53 +39,106 @@ export class AppWatcher {
     private readonly debounceMs = 100,
   ) {}
 
-  /** Resolves once the initial scan is done and changes are being seen. */
-  start(): Promise<void> {
-    this.watcher = new FSWatcher({
-      ignoreInitial: true,
-      followSymlinks: false,
-      depth: 4,
-      // any event means "look again" here, so unlink+add pairs need no merging (its timer outlives close())
-      atomic: false,
-      ignored: (file) => this.ignored(file),
+  /** Resolves once every folder is watched and changes are being seen. */
+  async start(): Promise<void> {
+    await fsp.mkdir(this.appsDir, { recursive: true }); // a new data directory: its first app is seen too
+    // the operator's own folder: a link to it is followed (and it is no app's: its events name apps)
+    this.watch('', this.appsDir, (name) => {
+      if (isLoopAppId(name)) this.rearm(name, this.appDir(name), () => this.followApp(name));
     });
-    this.keepClosers(this.watcher);
-    this.watcher.add(this.appsDir);
-    this.watcher.on('all', (event, file) => {
-      const appId = path.relative(this.appsDir, file).split(path.sep)[0];
-      if (!isLoopAppId(appId)) return;
-      this.logger.debug('file event', { event, file: path.relative(this.appsDir, file) });
-      this.schedule(appId);
-    });
-    this.watcher.on('raw', (_event, name, details) => {
-      const { watchedPath } = details as { watchedPath: string };
-      const parts = path.relative(this.appsDir, watchedPath).split(path.sep);
-      if (parts.length === 2 && parts[1] === 'artifacts' && isLoopAppId(parts[0]) && isServingEntry(name)) {
-        this.schedule(parts[0]);
-      }
-    });
-    this.watcher.on('error', (err) => this.logger.warn('watcher error', { error: String(err) }));
-    return new Promise((resolve) => this.watcher!.once('ready', () => resolve()));
+    const entries = await fsp.readdir(this.appsDir, { withFileTypes: true });
+    const apps = entries.filter((e) => e.isDirectory() && isLoopAppId(e.name));
+    await Promise.all(apps.map((e) => this.followApp(e.name, true)));
   }
 
-  /** Only what decides what serves: config.yaml, version folders and their files, and `active`. */
-  private ignored(file: string): boolean {
-    const parts = path.relative(this.appsDir, file).split(path.sep);
-    if (parts[0] === '' || parts[0] === '..') return false;
-    if (parts.some((p) => p.startsWith('.'))) return true; // the store's temporary files, folders and links
-    switch (parts.length) {
-      case 1:
-        return !isLoopAppId(parts[0]);
-      case 2:
-        return parts[1] !== 'config.yaml' && parts[1] !== 'artifacts';
-      case 3:
-        return !isServingEntry(parts[2]);
-      default:
-        return !VERSION_NAME.test(parts[2]);
+  private appDir(id: string): string {
+    return path.join(this.appsDir, id);
+  }
+
+  /** Watches an app's folder, its artifacts and its version folders (whatever of them is there now). */
+  private async followApp(id: string, isFolder = false): Promise<void> {
+    const dir = this.appDir(id);
+    if (!isFolder && !(await isRealFolder(dir))) return;
+    this.watch(id, dir, (name) => {
+      if (name === 'config.yaml') this.schedule(id);
+      else if (name === 'artifacts')
+        this.rearm(id, path.join(dir, 'artifacts'), () => this.followArtifacts(id));
+    });
+    await this.followArtifacts(id);
+  }
+
+  private async followArtifacts(id: string): Promise<void> {
+    const artifacts = path.join(this.appDir(id), 'artifacts');
+    if (!(await isRealFolder(artifacts))) return;
+    this.watch(id, artifacts, (name) => this.artifactsEvent(id, name));
+    // the entries' own types: a version folder that is a symlink is not one to watch (nor a version)
+    const entries = await fsp.readdir(artifacts, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) if (e.isDirectory() && VERSION_NAME.test(e.name)) this.watchVersion(id, e.name);
+  }
+
+  private artifactsEvent(id: string, name: string): void {
+    if (!isServingEntry(name)) return; // the activation log, temporary links and folders
+    if (name === 'active') this.schedule(id);
+    else this.rearm(id, path.join(this.appDir(id), 'artifacts', name), () => this.followVersion(id, name));
+  }
+
+  private async followVersion(id: string, version: string): Promise<void> {
+    if (await isRealFolder(path.join(this.appDir(id), 'artifacts', version))) this.watchVersion(id, version);
+  }
+
+  private watchVersion(id: string, version: string): void {
+    this.watch(id, path.join(this.appDir(id), 'artifacts', version), () => this.schedule(id));
+  }
+
+  /** A folder appeared, went or was replaced: drop the watches under it, watch again what is there, then reload. */
+  private rearm(id: string, dir: string, follow: () => Promise<void>): void {
+    const watches = this.watches.get(id);
+    for (const [watched, watch] of watches ?? []) {
+      if (watched === dir || watched.startsWith(dir + path.sep)) {
+        watch.close();
+        watches!.delete(watched);
+      }
     }
+    if (watches?.size === 0) this.watches.delete(id);
+    void follow().finally(() => this.schedule(id));
+  }
+
+  /** Watches the folder `dir` (a real folder: its caller checked), unless it is watched already. */
+  private watch(id: string, dir: string, onEntry: (name: string) => void): void {
+    const watches = this.watches.get(id) ?? new Map<string, fs.FSWatcher>();
+    if (this.closed || watches.has(dir)) return;
+    let watch: fs.FSWatcher;
+    try {
+      watch = fs.watch(dir, { persistent: false }, (_event, name) => {
+        if (!this.closed && name && !name.startsWith('.')) onEntry(name);
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.warnOnce(dir, err as Error);
+      return;
+    }
+    watch.on('error', () => {
+      // the folder went away: the event of its parent re-arms what replaces it
+      watch.close();
+      if (watches.get(dir) === watch) watches.delete(dir);
+    });
+    watches.set(dir, watch);
+    this.watches.set(id, watches);
+  }
+
+  private warnOnce(dir: string, err: Error): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.logger.warn(
+      'cannot watch a folder: its hand edits are not seen (raise fs.inotify.max_user_watches?)',
+      {
+        folder: path.relative(this.appsDir, dir),
+        error: err.message,
+      },
+    );
   }
 
   private schedule(appId: string): void {
+    if (this.closed) return;
     clearTimeout(this.timers.get(appId));
     this.timers.set(
       appId,
@@ -84,34 +149,11 @@ export class AppWatcher {
     );
   }
 
-  /**
-   * chokidar 5 loses the closer of a folder's fs.watch handle when close() lands between the handle's creation
-   * and its registration (paulmillr/chokidar#1482: the process then never exits). Every closer its handler makes
-   * is kept here as well, to run the ones it lost after close(). This reaches into chokidar's internals, hence
-   * the exact version in package.json.
-   */
-  private keepClosers(watcher: FSWatcher): void {
-    const handler = watcher._nodeFsHandler;
-    const make = handler._watchWithNodeFs.bind(handler);
-    handler._watchWithNodeFs = (file, listener) => {
-      const close = make(file, listener);
-      if (!close) return close;
-      const once = () => {
-        if (this.closers.delete(once)) close();
-      };
-      this.closers.add(once);
-      return once;
-    };
-  }
-
   async close(): Promise<void> {
+    this.closed = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    const watcher = this.watcher;
-    if (!watcher) return;
-    // chokidar's close() forgets its throttles without clearing their timers (up to a second each)
-    for (const throttles of watcher._throttled.values()) for (const t of [...throttles.values()]) t.clear();
-    await watcher.close();
-    for (const close of this.closers) close();
+    for (const watches of this.watches.values()) for (const watch of watches.values()) watch.close();
+    this.watches.clear();
   }
 }

@@ -62,6 +62,34 @@ describe('hand edits of `active`', () => {
     }
   });
 
+  test('the watcher never watches through a symlink: a folder outside the apps reached by a link stays unwatched', async () => {
+    const outside = tmpDataDir();
+    fs.mkdirSync(path.join(outside, 'v1'));
+    writeApp(dataDir, 'linked-app', { versions: [] });
+    fs.rmSync(artifacts('linked-app'), { recursive: true });
+    fs.symlinkSync(outside, artifacts('linked-app')); // artifacts -> a folder elsewhere
+    const reloads: string[] = [];
+    const watcher = new AppWatcher(
+      path.join(dataDir, 'loop-apps'),
+      async (id) => void reloads.push(id),
+      silentLogger(),
+      20,
+    );
+    await watcher.start();
+    try {
+      fs.writeFileSync(path.join(outside, 'v1', 'program.js'), answer('spam'));
+      fs.symlinkSync('v1', path.join(outside, 'active'));
+      fs.mkdirSync(path.join(outside, 'v2'));
+      // the watched folders around it are live: an edit of the app's config is seen
+      await new Promise((r) => setTimeout(r, 300));
+      expect(reloads).toEqual([]);
+      fs.appendFileSync(path.join(dataDir, 'loop-apps', 'linked-app', 'config.yaml'), '# edited\n');
+      await eventually(() => expect(reloads).toEqual(['linked-app']));
+    } finally {
+      await watcher.close();
+    }
+  });
+
   describe('served', () => {
     let server: RunningServer;
     const exec = () => call(server.url, 'POST', '/loop-apps/link-app/execute', { input: { text: 'hi' } });
