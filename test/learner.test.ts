@@ -144,6 +144,42 @@ describe('offline learner', () => {
     expect(() => runProgram(model.files, { email: 'plain text' })).not.toThrow();
   });
 
+  test('models scored in one process share its scratch space and score exactly as each program does', async () => {
+    // a binary model with few features and the 3-class one with more, scored in turns: the scratch grows to the
+    // larger and is reused by the smaller; each answer is the one its own program gives in a realm of its own
+    const binary = await learn(
+      train.map((r) => ({ input: r.input, output: r.output === 'food' ? 'food' : 'other' })).slice(0, 30),
+      text,
+      { type: 'string', enum: ['food', 'other'] },
+    );
+    const small = loadModel(binary.files);
+    const probes = [...train.map((r) => r.input), { text: 'fresh fish and a faster laptop' }, { text: '' }];
+    for (const probe of probes) {
+      expect(small(probe)).toEqual(runProgram(binary.files, probe));
+      expect(predict(probe)).toEqual(runProgram(learned.files, probe));
+    }
+    const [a, b] = [binary, learned].map((m) =>
+      prepareModel(JSON.parse(m.files['model.json']), decodeBase64(m.files[WEIGHTS_FILE])),
+    );
+    expect(a.F).not.toBe(b.F);
+    // a loaded model holds its weights and a lookup table of one int32 a slot, nothing sized per call
+    expect(Object.keys(b).sort()).toEqual([
+      'F',
+      'K',
+      'bias',
+      'idf',
+      'info',
+      'keys',
+      'mask',
+      'scale',
+      'shift',
+      'table',
+      'w',
+      'wordF',
+    ]);
+    expect(b.table.length).toBeLessThanOrEqual(4 * b.F);
+  });
+
   test('imbalanced data still finds the minority class', async () => {
     const data = [
       ...Array.from({ length: 60 }, (_, i) => ({

@@ -21,9 +21,6 @@ export const MAX_IN_PROCESS_CHARS = 32_768;
 
 export const IN_PROCESS_OFF = 'execution.in_process is off for this app';
 
-/** The feature buffer is trimmed back after an input that grew it past this many hashes. */
-const KEEP_HASHES = 16_384;
-
 export interface InProcessModel {
   /** Whether `input` is small enough to be scored here. */
   fits(input: unknown): boolean;
@@ -55,8 +52,6 @@ function modelOf(prepared: PreparedModel): InProcessModel {
         return { ok: true, answer: scoreInput(prepared, input) };
       } catch (err) {
         return { ok: false, error: { code: 'program_error', message: (err as Error).message } };
-      } finally {
-        if (prepared.hashes.h.length > KEEP_HASHES) prepared.hashes.h = new Uint32Array(1024);
       }
     },
   };

@@ -4,6 +4,7 @@ import { keepColumns, tfidf } from './matrix';
 import {
   decodeBase64,
   encodeWeights,
+  newScratch,
   prepareModel,
   scoreHashes,
   WEIGHTS_FILE,
@@ -294,16 +295,19 @@ ${decodeBase64.toString()}
 
 ${prepareModel.toString()}
 
+${newScratch.toString()}
+
 ${scoreHashes.toString()}
 
 var MODEL = (function () {
   var info = JSON.parse(loopai.files['model.json']);
   return prepareModel(info, decodeBase64(loopai.files[info.weights.file]));
 })();
+var SCRATCH = newScratch();
 
 function execute(input) {
-  hashFeatures(input, MODEL.info.spec, MODEL.hashes);
-  var s = scoreHashes(MODEL);
+  hashFeatures(input, MODEL.info.spec, SCRATCH.hashes);
+  var s = scoreHashes(MODEL, SCRATCH);
   var out = MODEL.info.output;
   var label = out.labels[s.label];
   return { result: out.field === null ? label : { [out.field]: label }, confidence: Math.round(s.confidence * 10000) / 10000 };
@@ -311,12 +315,18 @@ function execute(input) {
 `;
 
 /** The one program.js the learner writes, named and hashed: a version whose program.js has this hash is it. */
-export const LEARNER_TEMPLATE = { name: 'loopai-learner/2', sha256: sha256(PROGRAM) } as const;
+export const LEARNER_TEMPLATE = { name: 'loopai-learner/3', sha256: sha256(PROGRAM) } as const;
+
+/** This process's scratch space, shared by every model scored here (scoring is synchronous). */
+const SCRATCH = newScratch();
+/** The feature buffer is trimmed back after an input that grew it past this many hashes. */
+const KEEP_HASHES = 16_384;
 
 /** A label and its confidence for `input`, exactly as the template's `execute` computes them. */
 export function scoreInput(model: PreparedModel, input: unknown): { result: unknown; confidence: number } {
-  hashFeatures(input, model.info.spec, model.hashes);
-  const s = scoreHashes(model);
+  hashFeatures(input, model.info.spec, SCRATCH.hashes);
+  const s = scoreHashes(model, SCRATCH);
+  if (SCRATCH.hashes.h.length > KEEP_HASHES) SCRATCH.hashes.h = new Uint32Array(1024);
   const out = model.info.output;
   const label = out.labels[s.label];
   return {

@@ -7,7 +7,7 @@
  *   bits per weight (8 or 16), 0, 0 — then typed arrays in this order: feature hashes uint32[F] (words first,
  *   then characters), idf float32[F], per-column scale float32[K], bias float32[K], weights int8|int16[F·K]
  *   (feature-major: w[f·K + k]); a weight is `q × scale[k]`.
- * `decodeBase64`, `prepareModel` and `scoreHashes` are self-contained (no imports, no module state): program.js
+ * `decodeBase64`, `prepareModel`, `newScratch` and `scoreHashes` are self-contained (no imports, no module state): program.js
  * embeds their source beside `hashFeatures`, so the server's tests and the program score alike.
  */
 import type { FeatureSpec, Hashes } from './features';
@@ -102,7 +102,9 @@ export interface PreparedModel {
   K: number;
   F: number;
   wordF: number;
-  /** Open addressing, two int32 per slot: the feature hash, then its row (−1: empty). */
+  /** The features' hashes, in row order (a view of the weights block). */
+  keys: Uint32Array;
+  /** Open addressing over `keys`: each slot holds a row, or −1 for an empty slot. */
   table: Int32Array;
   shift: number;
   mask: number;
@@ -110,6 +112,14 @@ export interface PreparedModel {
   scale: Float32Array;
   bias: Float32Array;
   w: Int8Array | Int16Array;
+}
+
+/**
+ * What scoring one input needs besides the model, grown to the largest model it has scored: one per realm, shared
+ * by every model there, so that a loaded model holds only its weights and its lookup table.
+ */
+export interface Scratch {
+  hashes: Hashes;
   mark: Int32Array;
   count: Int32Array;
   /** Rows of the features the current input has. */
@@ -119,7 +129,22 @@ export interface PreparedModel {
   logTf: Float64Array;
   acc: Float64Array;
   scores: Float64Array;
-  hashes: Hashes;
+}
+
+export function newScratch(): Scratch {
+  const logTf = new Float64Array(256);
+  for (let c = 1; c < 256; c++) logTf[c] = 1 + Math.log(c);
+  return {
+    hashes: { h: new Uint32Array(1024), n: 0, words: 0, units: new Int32Array(64) },
+    mark: new Int32Array(0),
+    count: new Int32Array(0),
+    touched: new Int32Array(0),
+    value: new Float64Array(0),
+    stamp: 0,
+    logTf,
+    acc: new Float64Array(0),
+    scores: new Float64Array(0),
+  };
 }
 
 /** Checks the block against its header and `info`, and builds the lookup table. Throws on any mismatch. */
@@ -137,7 +162,7 @@ export function prepareModel(info: ModelInfo, bytes: Uint8Array): PreparedModel 
   const need = 32 + 8 * F + 8 * K + (F * K * bits) / 8;
   if (bytes.length < need) throw new Error('weights: block shorter than its header says');
   let at = bytes.byteOffset + 32;
-  const hashes = new Uint32Array(bytes.buffer, at, F);
+  const keys = new Uint32Array(bytes.buffer, at, F);
   const idf = new Float32Array(bytes.buffer, (at += 4 * F), F);
   const scale = new Float32Array(bytes.buffer, (at += 4 * F), K);
   const bias = new Float32Array(bytes.buffer, (at += 4 * K), K);
@@ -145,65 +170,52 @@ export function prepareModel(info: ModelInfo, bytes: Uint8Array): PreparedModel 
   const w = bits === 8 ? new Int8Array(bytes.buffer, at, F * K) : new Int16Array(bytes.buffer, at, F * K);
   let cap = 16;
   while (cap < 2 * F) cap *= 2;
-  const table = new Int32Array(2 * cap);
-  for (let s = 1; s < table.length; s += 2) table[s] = -1;
+  const table = new Int32Array(cap).fill(-1);
   const shift = 32 - Math.round(Math.log2(cap));
   for (let f = 0; f < F; f++) {
-    let slot = Math.imul(hashes[f], 0x9e3779b1) >>> shift;
-    while (table[2 * slot + 1] !== -1) slot = (slot + 1) & (cap - 1);
-    table[2 * slot] = hashes[f] | 0;
-    table[2 * slot + 1] = f;
+    let slot = Math.imul(keys[f], 0x9e3779b1) >>> shift;
+    while (table[slot] !== -1) slot = (slot + 1) & (cap - 1);
+    table[slot] = f;
   }
-  const logTf = new Float64Array(256);
-  for (let c = 1; c < 256; c++) logTf[c] = 1 + Math.log(c);
-  return {
-    info,
-    K,
-    F,
-    wordF,
-    table,
-    shift,
-    mask: cap - 1,
-    idf,
-    scale,
-    bias,
-    w,
-    mark: new Int32Array(F),
-    count: new Int32Array(F),
-    touched: new Int32Array(F),
-    value: new Float64Array(F),
-    stamp: 0,
-    logTf,
-    acc: new Float64Array(K),
-    scores: new Float64Array(K),
-    hashes: { h: new Uint32Array(1024), n: 0, words: 0, units: new Int32Array(64) },
-  };
+  return { info, K, F, wordF, keys, table, shift, mask: cap - 1, idf, scale, bias, w };
 }
 
 /**
- * Scores the input whose features are in `p.hashes` (hashFeatures(input, p.info.spec, p.hashes)): TF-IDF with
+ * Scores the input whose features are in `s.hashes` (hashFeatures(input, p.info.spec, s.hashes)): TF-IDF with
  * sublinear tf over the model's features, each block (words, characters) L2-normalised, then a linear score per
- * column into `p.scores`. Returns the label index and its confidence.
+ * column into `s.scores`. Returns the label index and its confidence.
  */
-export function scoreHashes(p: PreparedModel): { label: number; confidence: number } {
-  const H = p.hashes;
-  const h = H.h;
-  const { table, shift, mask, mark, count, touched, wordF, K } = p;
-  if (p.stamp >= 0x7fffffff) {
-    mark.fill(0);
-    p.stamp = 0;
+export function scoreHashes(p: PreparedModel, s: Scratch): { label: number; confidence: number } {
+  const { keys, table, shift, mask, wordF, K } = p;
+  if (s.mark.length < p.F) {
+    s.mark = new Int32Array(p.F);
+    s.count = new Int32Array(p.F);
+    s.touched = new Int32Array(p.F);
+    s.value = new Float64Array(p.F);
+    s.stamp = 0;
   }
-  const stamp = ++p.stamp;
+  if (s.acc.length < K) {
+    s.acc = new Float64Array(K);
+    s.scores = new Float64Array(K);
+  }
+  const { mark, count, touched } = s;
+  if (s.stamp >= 0x7fffffff) {
+    mark.fill(0);
+    s.stamp = 0;
+  }
+  const stamp = ++s.stamp;
+  const H = s.hashes;
+  const h = H.h;
   let distinct = 0;
   for (let i = 0; i < H.n; i++) {
-    const key = h[i] | 0;
+    const key = h[i];
     const word = i < H.words;
     let slot = Math.imul(key, 0x9e3779b1) >>> shift;
-    let row = table[2 * slot + 1];
+    let row = table[slot];
     // a word and an n-gram may share a hash: the row must be of the occurrence's block
-    while (row !== -1 && (table[2 * slot] !== key || row < wordF !== word)) {
+    while (row !== -1 && (keys[row] !== key || row < wordF !== word)) {
       slot = (slot + 1) & mask;
-      row = table[2 * slot + 1];
+      row = table[slot];
     }
     if (row === -1) continue;
     if (mark[row] !== stamp) {
@@ -212,7 +224,8 @@ export function scoreHashes(p: PreparedModel): { label: number; confidence: numb
       touched[distinct++] = row;
     } else count[row]++;
   }
-  const { idf, value, logTf, w, acc, scores } = p;
+  const { idf, w } = p;
+  const { value, logTf, acc, scores } = s;
   let wordNorm = 0;
   let charNorm = 0;
   for (let t = 0; t < distinct; t++) {
@@ -225,7 +238,7 @@ export function scoreHashes(p: PreparedModel): { label: number; confidence: numb
   }
   const wordInv = wordNorm > 0 ? 1 / Math.sqrt(wordNorm) : 0;
   const charInv = charNorm > 0 ? 1 / Math.sqrt(charNorm) : 0;
-  acc.fill(0);
+  for (let k = 0; k < K; k++) acc[k] = 0;
   for (let t = 0; t < distinct; t++) {
     const row = touched[t];
     const v = value[t] * (row < wordF ? wordInv : charInv);

@@ -208,7 +208,7 @@ function prepareModel(info, bytes) {
     if (bytes.length < need)
         throw new Error('weights: block shorter than its header says');
     let at = bytes.byteOffset + 32;
-    const hashes = new Uint32Array(bytes.buffer, at, F);
+    const keys = new Uint32Array(bytes.buffer, at, F);
     const idf = new Float32Array(bytes.buffer, (at += 4 * F), F);
     const scale = new Float32Array(bytes.buffer, (at += 4 * F), K);
     const bias = new Float32Array(bytes.buffer, (at += 4 * K), K);
@@ -217,63 +217,65 @@ function prepareModel(info, bytes) {
     let cap = 16;
     while (cap < 2 * F)
         cap *= 2;
-    const table = new Int32Array(2 * cap);
-    for (let s = 1; s < table.length; s += 2)
-        table[s] = -1;
+    const table = new Int32Array(cap).fill(-1);
     const shift = 32 - Math.round(Math.log2(cap));
     for (let f = 0; f < F; f++) {
-        let slot = Math.imul(hashes[f], 0x9e3779b1) >>> shift;
-        while (table[2 * slot + 1] !== -1)
+        let slot = Math.imul(keys[f], 0x9e3779b1) >>> shift;
+        while (table[slot] !== -1)
             slot = (slot + 1) & (cap - 1);
-        table[2 * slot] = hashes[f] | 0;
-        table[2 * slot + 1] = f;
+        table[slot] = f;
     }
+    return { info, K, F, wordF, keys, table, shift, mask: cap - 1, idf, scale, bias, w };
+}
+
+function newScratch() {
     const logTf = new Float64Array(256);
     for (let c = 1; c < 256; c++)
         logTf[c] = 1 + Math.log(c);
     return {
-        info,
-        K,
-        F,
-        wordF,
-        table,
-        shift,
-        mask: cap - 1,
-        idf,
-        scale,
-        bias,
-        w,
-        mark: new Int32Array(F),
-        count: new Int32Array(F),
-        touched: new Int32Array(F),
-        value: new Float64Array(F),
+        hashes: { h: new Uint32Array(1024), n: 0, words: 0, units: new Int32Array(64) },
+        mark: new Int32Array(0),
+        count: new Int32Array(0),
+        touched: new Int32Array(0),
+        value: new Float64Array(0),
         stamp: 0,
         logTf,
-        acc: new Float64Array(K),
-        scores: new Float64Array(K),
-        hashes: { h: new Uint32Array(1024), n: 0, words: 0, units: new Int32Array(64) },
+        acc: new Float64Array(0),
+        scores: new Float64Array(0),
     };
 }
 
-function scoreHashes(p) {
-    const H = p.hashes;
-    const h = H.h;
-    const { table, shift, mask, mark, count, touched, wordF, K } = p;
-    if (p.stamp >= 0x7fffffff) {
-        mark.fill(0);
-        p.stamp = 0;
+function scoreHashes(p, s) {
+    const { keys, table, shift, mask, wordF, K } = p;
+    if (s.mark.length < p.F) {
+        s.mark = new Int32Array(p.F);
+        s.count = new Int32Array(p.F);
+        s.touched = new Int32Array(p.F);
+        s.value = new Float64Array(p.F);
+        s.stamp = 0;
     }
-    const stamp = ++p.stamp;
+    if (s.acc.length < K) {
+        s.acc = new Float64Array(K);
+        s.scores = new Float64Array(K);
+    }
+    const { mark, count, touched } = s;
+    if (s.stamp >= 0x7fffffff) {
+        mark.fill(0);
+        s.stamp = 0;
+    }
+    const stamp = ++s.stamp;
+    const H = s.hashes;
+    const h = H.h;
     let distinct = 0;
     for (let i = 0; i < H.n; i++) {
-        const key = h[i] | 0;
+        const key = h[i];
         const word = i < H.words;
         let slot = Math.imul(key, 0x9e3779b1) >>> shift;
-        let row = table[2 * slot + 1];
+        let row = table[slot];
         // a word and an n-gram may share a hash: the row must be of the occurrence's block
-        while (row !== -1 && (table[2 * slot] !== key || row < wordF !== word)) {
+        while (row !== -1 && (keys[row] !== key || row < wordF !== word)) {
             slot = (slot + 1) & mask;
-            row = table[2 * slot + 1];
+            row = table[slot];
         }
         if (row === -1)
             continue;
@@ -285,7 +287,8 @@ function scoreHashes(p) {
         else
             count[row]++;
     }
-    const { idf, value, logTf, w, acc, scores } = p;
+    const { idf, w } = p;
+    const { value, logTf, acc, scores } = s;
     let wordNorm = 0;
     let charNorm = 0;
     for (let t = 0; t < distinct; t++) {
@@ -300,7 +303,8 @@ function scoreHashes(p) {
     }
     const wordInv = wordNorm > 0 ? 1 / Math.sqrt(wordNorm) : 0;
     const charInv = charNorm > 0 ? 1 / Math.sqrt(charNorm) : 0;
-    acc.fill(0);
+    for (let k = 0; k < K; k++)
+        acc[k] = 0;
     for (let t = 0; t < distinct; t++) {
         const row = touched[t];
         const v = value[t] * (row < wordF ? wordInv : charInv);
@@ -329,10 +333,11 @@ var MODEL = (function () {
   var info = JSON.parse(loopai.files['model.json']);
   return prepareModel(info, decodeBase64(loopai.files[info.weights.file]));
 })();
+var SCRATCH = newScratch();
 
 function execute(input) {
-  hashFeatures(input, MODEL.info.spec, MODEL.hashes);
-  var s = scoreHashes(MODEL);
+  hashFeatures(input, MODEL.info.spec, SCRATCH.hashes);
+  var s = scoreHashes(MODEL, SCRATCH);
   var out = MODEL.info.output;
   var label = out.labels[s.label];
   return { result: out.field === null ? label : { [out.field]: label }, confidence: Math.round(s.confidence * 10000) / 10000 };
