@@ -25,8 +25,37 @@ const schemasOf = (spec: Pick<LoopAppConfig, 'input_schema' | 'output_schema'>) 
   canonical([spec.input_schema, spec.output_schema]);
 
 /**
- * The input and output validators of an app, compiled on first use: compiled Ajv code costs a few hundred KB an
- * app, and most apps on disk may never be called. Schemas are checked against the meta-schema up front.
+ * Compiled validators by the canonical JSON of their schema, shared by every app with that schema (10,000 copies of
+ * one app compile it once), and counted, so that the last app to let one go frees its code.
+ */
+const compiled = new Map<string, { schema: object; validate: ValidateFunction; users: number }>();
+
+function acquire(name: string, schema: object): ValidateFunction {
+  const key = canonical(schema);
+  let entry = compiled.get(key);
+  if (!entry) {
+    try {
+      entry = { schema, validate: userAjv.compile(schema), users: 0 };
+    } catch (err) {
+      throw new Error(`${name} is not a valid JSON Schema: ${(err as Error).message}`);
+    }
+    compiled.set(key, entry);
+  }
+  entry.users += 1;
+  return entry.validate;
+}
+
+function letGo(schema: object): void {
+  const key = canonical(schema);
+  const entry = compiled.get(key);
+  if (!entry || --entry.users > 0) return;
+  compiled.delete(key);
+  userAjv.removeSchema(entry.schema);
+}
+
+/**
+ * The input and output validators of an app, compiled on first use: compiled Ajv code costs tens of KB a schema,
+ * and most apps on disk may never be called. Schemas are checked against the meta-schema up front.
  */
 export class SchemaValidators {
   /** Both schemas as canonical JSON: a config with the same text here can keep these validators. */
@@ -45,11 +74,11 @@ export class SchemaValidators {
   }
 
   get validateInput(): ValidateFunction {
-    return (this.input ??= compile('input_schema', this.spec.input_schema));
+    return (this.input ??= acquire('input_schema', this.spec.input_schema));
   }
 
   get validateOutput(): ValidateFunction {
-    return (this.output ??= compile('output_schema', this.spec.output_schema));
+    return (this.output ??= acquire('output_schema', this.spec.output_schema));
   }
 
   /** Compiles both now (for a new spec, whose errors should surface before anything is written). */
@@ -59,18 +88,11 @@ export class SchemaValidators {
     return this;
   }
 
-  /** Drops the compiled code from Ajv's cache when the config is replaced, so reloads do not grow memory. */
+  /** Lets the compiled code go when the config is replaced, so reloads do not grow memory. */
   release(): void {
-    if (this.input) userAjv.removeSchema(this.spec.input_schema);
-    if (this.output) userAjv.removeSchema(this.spec.output_schema);
-  }
-}
-
-function compile(name: string, schema: object): ValidateFunction {
-  try {
-    return userAjv.compile(schema);
-  } catch (err) {
-    throw new Error(`${name} is not a valid JSON Schema: ${(err as Error).message}`);
+    if (this.input) letGo(this.spec.input_schema);
+    if (this.output) letGo(this.spec.output_schema);
+    this.input = this.output = null;
   }
 }
 

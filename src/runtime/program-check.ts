@@ -1,5 +1,5 @@
 import { sampleFor } from '../domain/sample-input';
-import { sha256 } from '../domain/hash';
+import { sha256OfParts } from '../domain/hash';
 import type { JsonSchema, LoopAppConfig } from '../domain/types';
 import type { AppStore } from '../store/app-store';
 import type { SchemaValidators } from './app-config';
@@ -31,7 +31,9 @@ export async function readProgramSource(
   const { ['program.js']: code, ...files } = stored.files;
   if (code === undefined) throw new Error(`${version} has no program.js`);
   // the key changes with the code, the files and the execution settings: any of them makes it a different program
-  const hash = sha256(JSON.stringify([code, files, config.execution])).slice(0, 16);
+  const names = Object.keys(files).sort();
+  const parts = [code, ...names.flatMap((name) => [name, files[name]]), JSON.stringify(config.execution)];
+  const hash = sha256OfParts(parts).slice(0, 16);
   return programSource(`${id}@${version}@${hash}`, code, files, config.execution);
 }
 

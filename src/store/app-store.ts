@@ -12,6 +12,7 @@ import {
   countLines,
   readJsonl,
   readLastJsonl,
+  readText,
   readTextOrNull,
   storageError,
   swapSymlink,
@@ -154,15 +155,24 @@ export class AppStore {
     const dir = this.layout.version(id, version);
     // a version is a folder of this app: a symlink (to another app's version, say) is not followed
     if ((await fsp.lstat(dir)).isSymbolicLink()) throw new Error(`${version} is a symlink, not a folder`);
-    const files: Record<string, string> = {};
-    for (const entry of await fsp.readdir(dir, { withFileTypes: true })) {
-      if (!entry.isFile() || entry.name.startsWith('.') || entry.name === 'metadata.json') continue;
-      const file = path.join(dir, entry.name);
-      const { size } = await fsp.stat(file);
-      if (size > MAX_VERSION_FILE_BYTES) throw new Error(`${version}/${entry.name} is larger than 16 MB`);
-      files[entry.name] = await fsp.readFile(file, 'utf8');
-    }
-    return { version, files, metadata: await this.readMetadata(id, version) };
+    const entries = (await fsp.readdir(dir, { withFileTypes: true })).filter(
+      (e) => e.isFile() && !e.name.startsWith('.') && e.name !== 'metadata.json',
+    );
+    // side by side: a cold call waits for these reads
+    const [texts, metadata] = await Promise.all([
+      Promise.all(
+        entries.map(async ({ name }) => {
+          const file = path.join(dir, name);
+          const { size } = await fsp.stat(file);
+          if (size > MAX_VERSION_FILE_BYTES) throw new Error(`${version}/${name} is larger than 16 MB`);
+          return readText(file);
+        }),
+      ),
+      this.readMetadata(id, version),
+    ]);
+    const files: Record<string, string> = Object.create(null);
+    entries.forEach(({ name }, i) => (files[name] = texts[i]));
+    return { version, files, metadata };
   }
 
   /**

@@ -67,14 +67,14 @@ export async function swapSymlink(link: string, target: string): Promise<void> {
 }
 
 /** fs.readFile with a callback: about half the cost of fs/promises' (measured: 36 against 60 µs a small file). */
-const readFileText = (file: string): Promise<string> =>
+export const readText = (file: string): Promise<string> =>
   new Promise((resolve, reject) =>
     readFile(file, 'utf8', (err, text) => (err ? reject(err) : resolve(text))),
   );
 
 export async function readTextOrNull(file: string): Promise<string | null> {
   try {
-    return await readFileText(file);
+    return await readText(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;

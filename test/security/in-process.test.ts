@@ -58,6 +58,11 @@ const CRAFTED: Array<[string, Record<string, string>, RegExp]> = [
     { ...learned(), 'weights.bin.b64': learned()['weights.bin.b64'].slice(0, 4000) },
     /shorter than its header/,
   ],
+  [
+    'weights with characters Buffer would skip over',
+    { ...learned(), 'weights.bin.b64': learned()['weights.bin.b64'].replace(/^(.{40})/, '$1\n !*') },
+    /weights: not base64 as the learner writes it/,
+  ],
   ['model.json that is not JSON', { ...learned(), 'model.json': '{"format":' }, /model\.json is not JSON/],
   [
     'program.js changed by one byte',
