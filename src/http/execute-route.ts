@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 import type { Auth } from './auth';
 import { readJson, type BodyLimits } from './body';
 import { malformedUrl, toApiError } from './errors';
-import { send } from './send';
+import { answerer, send } from './send';
 
 export const EXECUTE_ROUTES = [
   { method: 'post', path: '/loop-apps/{id}/execute' },
@@ -37,6 +37,7 @@ export function executeRoute(executor: Executor, auth: Auth, bodyLimits: BodyLim
         const id = decodeSegment(match[1]);
         auth.check(req.headers, { role: 'execute', appId: id });
         const body = (await readJson(req, bodyLimits)) as Record<string, unknown> | null;
+        const answer = answerer();
         if (!body || typeof body !== 'object' || Array.isArray(body))
           throw badRequest('invalid_body', 'the body must be a JSON object');
         if (match[2]) {
@@ -44,11 +45,11 @@ export function executeRoute(executor: Executor, auth: Auth, bodyLimits: BodyLim
           if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > MAX_BATCH) {
             throw badRequest('invalid_batch', `send {"inputs": [ … ]} with 1 to ${MAX_BATCH} inputs`);
           }
-          send(res, 200, { results: await executor.executeBatch(id, inputs) });
+          answer(res, 200, { results: await executor.executeBatch(id, inputs) });
         } else {
           if (body.input === undefined)
             throw badRequest('missing_input', 'send {"input": …} with the input for the program');
-          send(res, 200, await executor.execute(id, body.input));
+          answer(res, 200, await executor.execute(id, body.input));
         }
       } catch (err) {
         const apiError = toApiError(err, logger, { method: req.method, url: req.url });
