@@ -93,7 +93,10 @@ function editConfig(appDir: string, edit: (config: Record<string, unknown>) => v
   fs.writeFileSync(file, yaml.dump(config));
 }
 
-/** A copy of `app` as `id` whose version files are hard links (10,000 copies cost folders, not data). */
+/**
+ * A copy of `app` as `id`: its config and versions (version files as hard links: 10,000 copies cost folders, not
+ * data), none of its datasets (the execution log of the load runs would be ingested by every copy).
+ */
 export function linkCopy(
   app: BenchApp,
   dataDir: string,
@@ -111,7 +114,7 @@ export function linkCopy(
       else if (entry.name !== 'config.yaml') fs.linkSync(source, target);
     }
   };
-  copy(app.dir, to);
+  copy(path.join(app.dir, 'artifacts'), path.join(to, 'artifacts'));
   fs.copyFileSync(path.join(app.dir, 'config.yaml'), path.join(to, 'config.yaml'));
   editConfig(to, (config) => {
     config.loop_app_id = id;

@@ -1,0 +1,48 @@
+import { silentLogger } from '../../src/logger';
+import { Scheduler } from '../../src/improvement/scheduler';
+import type { ImprovementPolicy } from '../../src/improvement/policy';
+import type { Validator } from '../../src/improvement/validator';
+import type { LiveApp, Registry } from '../../src/runtime/registry';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('many apps on one schedule: one cron task, a few passes at a time, each app once per tick and never two at once', async () => {
+  const apps = Array.from({ length: 30 }, (_, i) => ({
+    id: `app-${i}`,
+    config: { status: 'active', validation: { schedule: '* * * * * *' } }, // every second
+  })) as unknown as LiveApp[];
+  const registry = {
+    list: () => apps,
+    get: (id: string) => apps.find((a) => a.id === id),
+    onChange: () => undefined,
+  } as unknown as Registry;
+  let running = 0;
+  let most = 0;
+  const passes = new Map<string, number>();
+  const inPass = new Set<string>();
+  const policy = {
+    validate: async (id: string) => {
+      if (inPass.has(id)) throw new Error(`${id}: two passes at once`);
+      inPass.add(id);
+      most = Math.max(most, ++running);
+      passes.set(id, (passes.get(id) ?? 0) + 1);
+      await sleep(60); // 30 apps, 4 at a time: a tick's passes take about 0.5 s
+      running -= 1;
+      inPass.delete(id);
+      return { ingested: 0, validated: 0, failed: 0, errors: [] };
+    },
+  } as unknown as ImprovementPolicy;
+  const validator = { forget: () => undefined, applyRetention: async () => [] } as unknown as Validator;
+  const scheduler = new Scheduler(registry, validator, policy, silentLogger());
+  scheduler.start();
+  expect((scheduler as unknown as { groups: Map<string, unknown> }).groups.size).toBe(1);
+  await sleep(2600);
+  await scheduler.close();
+  expect(most).toBe(4);
+  expect(inPass.size).toBe(0);
+  const counts = [...passes.values()];
+  expect(counts).toHaveLength(30);
+  // two or three ticks in 2.6 s: every app had a pass in each
+  expect(Math.min(...counts)).toBeGreaterThanOrEqual(2);
+  expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+});
