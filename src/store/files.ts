@@ -299,13 +299,14 @@ export async function readLastJsonl<T>(file: string, limit: number): Promise<T[]
 }
 
 /**
- * The whole lines of a JSONL file from byte `offset` on, and the offset after the last of them: a reader that
- * remembers it reads each line once, and a line still being written is left for next time.
+ * The whole lines of a JSONL file from byte `offset` on, at most about `maxBytes` of them (a line longer than that
+ * is read whole), and the offset after the last of them: a reader that remembers it reads each line once, reads a
+ * large file in bounded steps, and leaves a line still being written for next time.
  */
 export async function readJsonlFrom<T>(
   file: string,
   offset: number,
-  maxBytes = 64 * 1024 * 1024,
+  maxBytes = 8 * 1024 * 1024,
 ): Promise<{ records: T[]; next: number }> {
   const handle = await fsp.open(file, 'r').catch(() => null);
   if (!handle) return { records: [], next: offset };
@@ -313,12 +314,19 @@ export async function readJsonlFrom<T>(
     const { size } = await handle.stat();
     // a file that shrank was replaced (or cut by torn-tail repair): start it again
     const from = size < offset ? 0 : offset;
-    const length = Math.min(size - from, maxBytes);
-    if (length <= 0) return { records: [], next: from };
-    const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, from);
-    const end = buffer.lastIndexOf(0x0a) + 1;
-    return { records: parseLines<T>(buffer.subarray(0, end).toString('utf8')), next: from + end };
+    for (
+      let length = Math.min(size - from, maxBytes);
+      length > 0;
+      length = Math.min(size - from, 2 * length)
+    ) {
+      const buffer = Buffer.alloc(length);
+      await handle.read(buffer, 0, length, from);
+      const end = buffer.lastIndexOf(0x0a) + 1;
+      if (end > 0)
+        return { records: parseLines<T>(buffer.subarray(0, end).toString('utf8')), next: from + end };
+      if (length === size - from) break; // no newline up to the end: a line still being written
+    }
+    return { records: [], next: from };
   } finally {
     await handle.close();
   }
