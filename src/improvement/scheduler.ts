@@ -78,6 +78,7 @@ export class Scheduler {
 
   private leave(id: string, schedule: string): void {
     this.scheduleOf.delete(id);
+    if (this.waiting.delete(id)) this.passing.delete(id); // due but not begun: an archived app gets no pass
     const group = this.groups.get(schedule);
     group?.apps.delete(id);
     if (group && !group.apps.size) {
@@ -96,7 +97,8 @@ export class Scheduler {
       this.passing.add(id);
       this.waiting.add(id);
     }
-    while (this.runners < PASSES_AT_ONCE && this.runners < this.waiting.size) {
+    // a runner takes its first app before it yields: each one started is one app fewer waiting
+    while (this.runners < PASSES_AT_ONCE && this.waiting.size > 0) {
       this.runners += 1;
       void this.track(this.runPasses().finally(() => (this.runners -= 1)));
     }

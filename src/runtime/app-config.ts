@@ -62,6 +62,7 @@ export class SchemaValidators {
   readonly schemas: string;
   private input: ValidateFunction | null = null;
   private output: ValidateFunction | null = null;
+  private released = false;
 
   constructor(
     private readonly spec: Pick<LoopAppConfig, 'input_schema' | 'output_schema'>,
@@ -77,11 +78,18 @@ export class SchemaValidators {
   }
 
   get validateInput(): ValidateFunction {
-    return (this.input ??= acquire('input_schema', this.spec.input_schema));
+    return (this.input ??= this.take('input_schema', this.spec.input_schema));
   }
 
   get validateOutput(): ValidateFunction {
-    return (this.output ??= acquire('output_schema', this.spec.output_schema));
+    return (this.output ??= this.take('output_schema', this.spec.output_schema));
+  }
+
+  /** A validator, counted while these validators are in use (a call still running after release counts none). */
+  private take(name: string, schema: object): ValidateFunction {
+    const validate = acquire(name, schema);
+    if (this.released) letGo(schema);
+    return validate;
   }
 
   /** Compiles both now (for a new spec, whose errors should surface before anything is written). */
@@ -93,9 +101,10 @@ export class SchemaValidators {
 
   /** Lets the compiled code go when the config is replaced, so reloads do not grow memory. */
   release(): void {
+    if (this.released) return;
+    this.released = true;
     if (this.input) letGo(this.spec.input_schema);
     if (this.output) letGo(this.spec.output_schema);
-    this.input = this.output = null;
   }
 }
 

@@ -103,7 +103,7 @@ export class AppWatcher {
     void follow().finally(() => this.schedule(id));
   }
 
-  /** Watches the folder `dir` (a real folder: its caller checked), unless it is watched already. */
+  /** Watches the folder `dir` (a real folder: its caller checked, and it is checked again), unless it is watched. */
   private watch(id: string, dir: string, onEntry: (name: string) => void): void {
     const watches = this.watches.get(id) ?? new Map<string, fs.FSWatcher>();
     if (this.closed || watches.has(dir)) return;
@@ -116,13 +116,18 @@ export class AppWatcher {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.warnOnce(dir, err as Error);
       return;
     }
-    watch.on('error', () => {
-      // the folder went away: the event of its parent re-arms what replaces it
-      watch.close();
-      if (watches.get(dir) === watch) watches.delete(dir);
-    });
+    // the folder went away: the event of its parent re-arms what replaces it
+    watch.on('error', () => this.unwatch(watches, dir, watch));
     watches.set(dir, watch);
     this.watches.set(id, watches);
+    // fs.watch follows a link: a folder swapped for one after its check is let go (the swap is an event of its
+    // parent, which re-arms whatever is there next)
+    if (id !== '') void isRealFolder(dir).then((real) => real || this.unwatch(watches, dir, watch));
+  }
+
+  private unwatch(watches: Map<string, fs.FSWatcher>, dir: string, watch: fs.FSWatcher): void {
+    watch.close();
+    if (watches.get(dir) === watch) watches.delete(dir);
   }
 
   private warnOnce(dir: string, err: Error): void {

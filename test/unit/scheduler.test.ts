@@ -46,3 +46,37 @@ test('many apps on one schedule: one cron task, a few passes at a time, each app
   expect(Math.min(...counts)).toBeGreaterThanOrEqual(2);
   expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
 });
+
+test('apps due together start together while slots are free, and one long pass does not hold back the others', async () => {
+  const apps = ['slow', 'quick-1', 'quick-2'].map((id) => ({
+    id,
+    config: { status: 'active', validation: { schedule: '* * * * * *' } },
+  })) as unknown as LiveApp[];
+  const registry = {
+    list: () => apps,
+    get: (id: string) => apps.find((a) => a.id === id),
+    onChange: () => undefined,
+  } as unknown as Registry;
+  let running = 0;
+  let most = 0;
+  const passes = new Map<string, number>();
+  const policy = {
+    validate: async (id: string) => {
+      most = Math.max(most, ++running);
+      passes.set(id, (passes.get(id) ?? 0) + 1);
+      await sleep(id === 'slow' ? 2500 : 50);
+      running -= 1;
+      return { ingested: 0, validated: 0, failed: 0, errors: [] };
+    },
+  } as unknown as ImprovementPolicy;
+  const validator = { forget: () => undefined, applyRetention: async () => [] } as unknown as Validator;
+  const scheduler = new Scheduler(registry, validator, policy, silentLogger());
+  scheduler.start();
+  await sleep(2300);
+  await scheduler.close();
+  expect(most).toBe(3);
+  // the slow app's one pass spans every tick; the quick ones had a pass in each
+  expect(passes.get('slow')).toBe(1);
+  expect(passes.get('quick-1')).toBeGreaterThanOrEqual(2);
+  expect(passes.get('quick-2')).toBeGreaterThanOrEqual(2);
+});

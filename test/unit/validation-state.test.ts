@@ -1,5 +1,17 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Verdict } from '../../src/domain/types';
-import { recordVerdict, restoreState, windowAccuracy } from '../../src/improvement/validation/state';
+import { silentLogger } from '../../src/logger';
+import type { Registry } from '../../src/runtime/registry';
+import { Layout } from '../../src/store/layout';
+import { ValidationFiles } from '../../src/store/validation-files';
+import {
+  recordVerdict,
+  restoreState,
+  ValidationStates,
+  windowAccuracy,
+} from '../../src/improvement/validation/state';
 
 const verdict = (version: string, correct: boolean): Verdict => ({
   execution_id: `e-${Math.random()}`,
@@ -84,4 +96,29 @@ describe('validation state', () => {
     expect(windowAccuracy(state, 'v9')).toEqual({ n: 0, correct: 0, accuracy: null });
     expect(windowAccuracy(state, null)).toEqual({ n: 0, correct: 0, accuracy: null });
   });
+});
+
+test('after a crash, every verdict written since the last save is replayed, however many MB they take', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loopai-replay-'));
+  const layout = new Layout(dataDir);
+  const store = { validation: new ValidationFiles(layout) };
+  const registry = { store, get: () => undefined } as unknown as Registry;
+  const verdictsFile = layout.verdicts('replay-app');
+  fs.mkdirSync(path.dirname(verdictsFile), { recursive: true });
+  // 30 verdicts of 400 KB inputs: 12 MB, more than one read step
+  const verdicts = Array.from({ length: 30 }, (_, i) => ({
+    execution_id: `e${i}`,
+    ts: '2026-01-01T00:00:00.000Z',
+    version: 'v1',
+    input: { text: 'x'.repeat(400_000) },
+    program_output: 'spam',
+    oracle_output: i % 3 ? 'spam' : 'ham',
+    oracle: 'http',
+    correct: i % 3 !== 0,
+    validated_at: '2026-01-01T00:00:01.000Z',
+  }));
+  fs.writeFileSync(verdictsFile, verdicts.map((v) => JSON.stringify(v) + '\n').join(''));
+  const state = await new ValidationStates(registry, silentLogger()).get('replay-app');
+  expect(state.verdicts_offset).toBe(fs.statSync(verdictsFile).size);
+  expect(windowAccuracy(state, 'v1')).toEqual({ accuracy: 20 / 30, correct: 20, n: 30 });
 });

@@ -133,15 +133,24 @@ export class ValidationStates {
     const saved = await this.files.readState(id);
     // the file is ours, but people may edit the data directory: its maps are rebuilt, not trusted
     const state = restoreState(isPlainObject(saved) ? (saved as SavedState) : {});
-    const { records, next } = await this.files.readVerdictsFrom(id, state.verdicts_offset);
-    if (records.length) {
+    let replayedVerdicts = 0;
+    // the verdicts come in steps of a few MB: every one written after the save is replayed
+    for (;;) {
+      const { records, next } = await this.files.readVerdictsFrom(id, state.verdicts_offset);
+      if (!records.length) break;
       const replayed = new Set(records.map((v) => v.execution_id));
       state.pending = state.pending.filter((s) => !replayed.has(s.execution_id));
       const window = this.registry.get(id)?.config.validation.window ?? 200;
       for (const verdict of records) recordVerdict(state, verdict, window);
       state.verdicts_offset = next;
+      replayedVerdicts += records.length;
+    }
+    if (replayedVerdicts) {
       await this.save(id, state);
-      this.logger.info('validation state recovered', { loop_app_id: id, replayed_verdicts: records.length });
+      this.logger.info('validation state recovered', {
+        loop_app_id: id,
+        replayed_verdicts: replayedVerdicts,
+      });
     }
     return state;
   }
