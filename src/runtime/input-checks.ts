@@ -1,4 +1,6 @@
+import Ajv from 'ajv';
 import { badRequest } from '../domain/errors';
+import { settingsPatchSchema, specSchema } from '../domain/schemas';
 import type { LoopAppConfig } from '../domain/types';
 import { RecordError } from '../store/files';
 import { compileSchemas, describeAjvErrors, type SchemaValidators } from './app-config';
@@ -13,6 +15,42 @@ const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === 'object' && !Array.isArray(v);
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateSpec = ajv.compile(specSchema);
+const validatePatch = ajv.compile(settingsPatchSchema);
+
+/** A settings patch (any subset of the settings); 400 listing what is wrong. */
+export function checkSettingsPatch(patch: unknown): void {
+  if (!validatePatch(patch)) {
+    throw badRequest('invalid_settings', 'some settings are invalid', {
+      errors: describeAjvErrors(validatePatch.errors),
+    });
+  }
+}
+
+/**
+ * A creation body's spec and settings (what else it carries, a program or examples, is left out), checked and
+ * its schemas compiled: the config to write. 400 saying what to fix.
+ */
+export function checkSpec(body: Record<string, unknown>): LoopAppConfig {
+  const { program: _program, examples: _examples, generate: _generate, ...rest } = body;
+  const specKeys = Object.keys(specSchema.properties);
+  const spec = Object.fromEntries(Object.entries(rest).filter(([k]) => specKeys.includes(k)));
+  const settings = Object.fromEntries(Object.entries(rest).filter(([k]) => !specKeys.includes(k)));
+  if (!validateSpec(spec)) {
+    throw badRequest('invalid_spec', 'the Loop App spec is invalid', {
+      errors: describeAjvErrors(validateSpec.errors),
+    });
+  }
+  if (Object.keys(settings).length) checkSettingsPatch(settings);
+  try {
+    compileSchemas(spec as unknown as LoopAppConfig).compileNow();
+  } catch (err) {
+    throw badRequest('invalid_schema', (err as Error).message);
+  }
+  return { ...spec, ...settings } as unknown as LoopAppConfig;
+}
 
 /** A program upload must be code plus plainly named text files; 400 saying what to fix. */
 export function checkUpload(upload: ProgramUpload): void {

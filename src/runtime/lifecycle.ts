@@ -3,26 +3,24 @@ import fsp from 'node:fs/promises';
 import yaml from 'js-yaml';
 import { ApiError, badRequest, conflict, notFound } from '../domain/errors';
 import { checkLoopAppId, checkVersion } from '../domain/ids';
-import { DEFAULT_SETTINGS, specSchema, settingsPatchSchema } from '../domain/schemas';
+import { DEFAULT_SETTINGS } from '../domain/schemas';
 import type { LabelledExample, LoopAppConfig, VersionMetadata, VersionStatus } from '../domain/types';
-import Ajv from 'ajv';
 import { KeyedLock } from '../store/keyed-lock';
-import { compileSchemas, describeAjvErrors } from './app-config';
+import { compileSchemas } from './app-config';
 import {
   checkExamples,
+  checkSettingsPatch,
+  checkSpec,
   checkUpload,
   isPlainObject,
   unstorableExample,
   type ProgramUpload,
 } from './input-checks';
-import { programSource, type LiveApp, type Registry } from './registry';
+import { programSource } from './program-check';
+import type { LiveApp, Registry } from './registry';
 import type { Notify } from '../telemetry/webhooks';
 
 export type { ProgramUpload } from './input-checks';
-
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validateSpec = ajv.compile(specSchema);
-const validatePatch = ajv.compile(settingsPatchSchema);
 
 type NewVersionMeta = Partial<Omit<VersionMetadata, 'version' | 'sha256' | 'files' | 'created_at'>> & {
   generator: string;
@@ -53,27 +51,10 @@ export class Lifecycle {
 
   /** Checks a spec (+ settings) for creation; returns the config to write. Throws 400/409 saying what to fix. */
   async checkNew(body: Record<string, unknown>): Promise<LoopAppConfig> {
-    const { program: _program, examples: _examples, generate: _generate, ...rest } = body;
-    const spec = pick(rest, Object.keys(specSchema.properties));
-    const settings = omit(rest, Object.keys(specSchema.properties));
-    if (!validateSpec(spec)) {
-      throw badRequest('invalid_spec', 'the Loop App spec is invalid', {
-        errors: describeAjvErrors(validateSpec.errors),
-      });
-    }
-    if (Object.keys(settings).length && !validatePatch(settings)) {
-      throw badRequest('invalid_settings', 'some settings are invalid', {
-        errors: describeAjvErrors(validatePatch.errors),
-      });
-    }
-    try {
-      compileSchemas(spec as unknown as LoopAppConfig).compileNow();
-    } catch (err) {
-      throw badRequest('invalid_schema', (err as Error).message);
-    }
-    const id = checkLoopAppId(spec.loop_app_id);
+    const config = checkSpec(body);
+    const id = checkLoopAppId(config.loop_app_id);
     if (await this.store.exists(id)) throw conflict(`a Loop App '${id}' already exists`);
-    return { ...spec, ...settings } as unknown as LoopAppConfig;
+    return config;
   }
 
   /** Creates the app folder (no version yet) and loads it. */
@@ -168,11 +149,7 @@ export class Lifecycle {
 
   private async writeSettings(id: string, patch: unknown): Promise<LiveApp> {
     const app = this.app(id);
-    if (!validatePatch(patch)) {
-      throw badRequest('invalid_settings', 'some settings are invalid', {
-        errors: describeAjvErrors(validatePatch.errors),
-      });
-    }
+    checkSettingsPatch(patch);
     const text = await this.store.readConfigText(id);
     const onDisk = (text ? yaml.load(text) : app.config) as Record<string, unknown>;
     const next: Record<string, unknown> = { ...onDisk };
@@ -393,12 +370,4 @@ function statusOf(
   // a replaced version; data written before `retired` existed says `deprecated` for the same thing
   if (meta?.status === 'active' || meta?.status === 'deprecated') return 'retired';
   return meta?.status ?? 'testing';
-}
-
-function pick(obj: Record<string, unknown>, keys: string[]): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(obj).filter(([k]) => keys.includes(k)));
-}
-
-function omit(obj: Record<string, unknown>, keys: string[]): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(obj).filter(([k]) => !keys.includes(k)));
 }

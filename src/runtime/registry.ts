@@ -12,7 +12,6 @@ import { checkProgram, readProgramSource } from './program-check';
 import { SandboxPool, type ProgramSource } from './sandbox/pool';
 
 export { LiveProgram } from './live-program';
-export { programSource } from './program-check';
 
 const MAX_RETRIES = 3;
 /** Apps loaded at once at start-up. */
