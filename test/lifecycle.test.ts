@@ -21,7 +21,9 @@ describe('Loop App lifecycle over HTTP', () => {
   afterAll(() => server.close());
 
   test('create from a spec and a hand-written program; v1 is active and answers', async () => {
-    const created = await call(server.url, 'POST', '/loop-apps', { ...spamConfig(id), program });
+    // nothing sampled, so the answer's `sampled` is known (the default samples 5 % at random)
+    const spec = { ...spamConfig(id, { sampling: { rate: 0 } }), program };
+    const created = await call(server.url, 'POST', '/loop-apps', spec);
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({
       loop_app_id: id,
