@@ -31,6 +31,9 @@ import type { WorkerBus } from './cluster/bus';
 import { leaderProxy } from './cluster/leader-proxy';
 import { keptInputs, sandboxChildren, serveBus } from './cluster/worker';
 import { closeServer, listen, listenOnSocket, workerHandler } from './cluster/listen';
+import { EdgeSync } from './edge/sync';
+import { ManifestPublisher } from './edge/publisher';
+import { edgeRoutes } from './http/routes/edge';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -158,13 +161,19 @@ export async function startServer(
   const policy = new ImprovementPolicy(lifecycle, synthesizer, validator, log, webhooks.notify);
   const scheduler = new Scheduler(registry, validator, policy, log);
   const watcher = new AppWatcher(store.layout.appsDir, (id) => registry.reloadChanged(id), log);
-  let ready = false;
+  // an edge serves what its cloud made; a cloud publishes what it serves to its edges
+  const edge = settings.role === 'edge' ? new EdgeSync(registry, settings.cloud, log) : null;
+  const publisher = settings.role === 'cloud' ? new ManifestPublisher(registry, log) : null;
+  let loaded = false;
 
   // the watcher walks the tree on its own threads while the apps load: a change made meanwhile reloads its app
-  await Promise.all([watcher.start(), registry.loadAll()]);
-  if (leads) scheduler.start();
+  await Promise.all([watcher.start(), registry.loadAll(), edge?.restore()]);
+  if (leads) scheduler.start(!edge);
+  if (leads) edge?.start();
+  else edge?.follow();
   if (bus) serveBus(bus, { registry, executions, sampleInputs });
-  ready = true;
+  loaded = true;
+  const isReady = () => loaded && (edge?.ready ?? true);
 
   const auth = new Auth(settings.auth);
   const bodyLimits = { maxBytes: settings.max_body_bytes, maxDepth: settings.max_json_depth };
@@ -179,9 +188,10 @@ export async function startServer(
     examplesMaxBytes: settings.max_examples_bytes,
     metrics,
     logger: log,
-    isReady: () => ready,
+    isReady,
+    edge: edge ?? undefined,
     routers: [jobRoutes(synthesizer.jobs)],
-    openRouters: [dashboardRoutes()],
+    openRouters: [dashboardRoutes(), ...(publisher ? [edgeRoutes(publisher, auth, stopping.signal)] : [])],
     loopAppRouters: [improvementRoutes({ lifecycle, validator, policy, bodyLimits })],
   });
   const server = http.createServer(
@@ -200,10 +210,12 @@ export async function startServer(
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      ready = false;
+      loaded = false;
       stopping.abort();
+      publisher?.close();
       await Promise.all([server, internal].map((s) => s && closeServer(s)));
       await watcher.close();
+      await edge?.close();
       await scheduler.close(); // validation passes in flight finish (their oracles stopped) before what they use
       webhooks.close();
       await synthesizer.jobs.idle();

@@ -27,15 +27,31 @@ export interface Settings {
   webhooks: WebhookSetting[];
   /** Server processes on one port (0: one per core); see cluster/primary.ts. */
   workers: number;
+  /** `all`: one server that learns and serves; `cloud`: that plus the edge API; `edge`: a replica of a cloud. */
+  role: Role;
+  /** For an edge: the cloud it syncs from, and its `edge` key there. */
+  cloud: CloudSettings;
+}
+
+export type Role = 'all' | 'cloud' | 'edge';
+
+export interface CloudSettings {
+  url?: string;
+  key?: string;
+  /** The longest pause between tries while the cloud cannot be reached (back-off with jitter up to it). */
+  retry_max_ms: number;
+  /** How long one manifest request waits for a change (the long-poll), in seconds. */
+  wait_s: number;
 }
 
 /** One API key: stored as a sha256 (a plain `key` is accepted from the environment, never written). */
 export interface ApiKeySetting {
   name?: string;
-  role: 'admin' | 'execute';
+  /** `edge`: may only read the edge API (and send telemetry) of a cloud. */
+  role: 'admin' | 'execute' | 'edge';
   key_sha256?: string;
   key?: string;
-  /** For an `execute` key: the only Loop Apps it may call (all when left out). */
+  /** For an `execute` key: the only Loop Apps it may call; for an `edge` key, the only ones it syncs (all when left out). */
   apps?: string[];
   /** Overrides `auth.rate_limit_per_minute` for this key. */
   rate_limit_per_minute?: number;
@@ -65,6 +81,8 @@ const DEFAULTS: Settings = {
   auth: { api_keys: [], rate_limit_per_minute: 0, allow_anonymous: false },
   webhooks: [],
   workers: 1,
+  role: 'all',
+  cloud: { retry_max_ms: 30_000, wait_s: 30 },
 };
 
 const schema = {
@@ -95,6 +113,17 @@ const schema = {
     },
     generator: { enum: ['auto', 'learner', 'llm'] },
     workers: { type: 'integer', minimum: 0, maximum: 64 },
+    role: { enum: ['all', 'cloud', 'edge'] },
+    cloud: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        url: { type: 'string', pattern: '^https?://[^\\s]+$' },
+        key: { type: 'string', minLength: 16 },
+        retry_max_ms: { type: 'integer', minimum: 100 },
+        wait_s: { type: 'integer', minimum: 1, maximum: 60 },
+      },
+    },
     llm: {
       type: 'object',
       additionalProperties: false,
@@ -119,7 +148,7 @@ const schema = {
             oneOf: [{ required: ['key_sha256'] }, { required: ['key'] }],
             properties: {
               name: { type: 'string' },
-              role: { enum: ['admin', 'execute'] },
+              role: { enum: ['admin', 'execute', 'edge'] },
               key_sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
               key: { type: 'string', minLength: 16 },
               apps: { type: 'array', items: { type: 'string' } },
@@ -170,6 +199,11 @@ function fromEnv(env: Env): Record<string, unknown> {
   if (env.LOOPAI_RATE_LIMIT_PER_MINUTE) auth.rate_limit_per_minute = Number(env.LOOPAI_RATE_LIMIT_PER_MINUTE);
   if (env.LOOPAI_ALLOW_ANONYMOUS) auth.allow_anonymous = env.LOOPAI_ALLOW_ANONYMOUS === 'true';
   if (Object.keys(auth).length) out.auth = auth;
+  if (env.LOOPAI_ROLE) out.role = env.LOOPAI_ROLE;
+  const cloud: Record<string, unknown> = {};
+  if (env.LOOPAI_CLOUD_URL) cloud.url = env.LOOPAI_CLOUD_URL;
+  if (env.LOOPAI_CLOUD_KEY) cloud.key = env.LOOPAI_CLOUD_KEY;
+  if (Object.keys(cloud).length) out.cloud = cloud;
   return out;
 }
 
@@ -229,6 +263,11 @@ export function loadSettings(overrides: Partial<Settings> = {}, env: Env = proce
   if (!validate(layered)) {
     const why = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
     throw new Error(`invalid settings (${file} and environment): ${why}`);
+  }
+  if (layered.role === 'edge' && (!layered.cloud.url || !layered.cloud.key)) {
+    throw new Error(
+      'an edge needs its cloud: set LOOPAI_CLOUD_URL (or --cloud URL) and LOOPAI_CLOUD_KEY, an edge key of that cloud',
+    );
   }
   return { ...layered, data_dir: path.resolve(layered.data_dir) };
 }

@@ -29,9 +29,22 @@ export async function listenOnSocket(server: http.Server, socketPath: string): P
   fs.chmodSync(socketPath, 0o600);
 }
 
-/** Stops accepting, closes idle keep-alive connections, and resolves when in-flight requests have finished. */
+/** How often a closing server closes the connections that went idle since (their requests finished). */
+const IDLE_SWEEP_MS = 50;
+
+/**
+ * Stops accepting, closes keep-alive connections as they go idle, and resolves when in-flight requests have
+ * finished. (`close()` closes only those idle at the time: a client that keeps its connection open after a
+ * request that was in flight, such as an edge's long-poll, would hold the close up for the keep-alive timeout.)
+ */
 export function closeServer(server: http.Server): Promise<void> {
-  const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+  const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+  const stopped = new Promise<void>((resolve) =>
+    server.close(() => {
+      clearInterval(sweep);
+      resolve();
+    }),
+  );
   server.closeIdleConnections();
   return stopped;
 }

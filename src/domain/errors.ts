@@ -48,6 +48,10 @@ export const ERROR_CODES = {
     meaning: 'the path does not answer this method (Allow lists those it does)',
   },
   conflict: { status: 409, meaning: 'the request conflicts with the current state (the message says which)' },
+  edge_read_only: {
+    status: 409,
+    meaning: 'an edge serves what its cloud made: send writes to the cloud (the message names it)',
+  },
   execution_failed: {
     status: 409,
     meaning: 'feedback on an execution that failed: there is no answer to judge',
@@ -89,6 +93,10 @@ export const ERROR_CODES = {
     status: 503,
     meaning:
       'with several workers: the worker that answers everything but execute is restarting; retry shortly',
+  },
+  not_synced: {
+    status: 503,
+    meaning: 'the edge has neither synced from its cloud nor restored what it last synced',
   },
   no_active_version: { status: 503, meaning: 'the Loop App has no version that can serve yet' },
   load_error: { status: 503, meaning: 'the active program failed to load (load_error says why)' },

@@ -103,6 +103,12 @@ export interface VersionMetadata {
   candidates?: Array<{ generator: string; accuracy: number | null; error?: string }>;
 }
 
+/** A file by content: its sha256 (hex) and size in bytes. */
+export interface FileDigest {
+  sha256: string;
+  size: number;
+}
+
 /** What a program returns under the contract in docs/ARCHITECTURE.md. */
 export interface ProgramAnswer {
   result: unknown;

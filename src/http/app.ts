@@ -9,6 +9,7 @@ import { methodNotAllowed } from './methods';
 import { EXECUTE_ROUTES, executeRoute } from './execute-route';
 import { openApiRoutes } from './openapi';
 import { loopAppRoutes, type LoopAppRoutesDeps } from './routes/loop-apps';
+import { ApiError } from '../domain/errors';
 
 export interface HttpDeps extends LoopAppRoutesDeps {
   executor: Executor;
@@ -19,7 +20,10 @@ export interface HttpDeps extends LoopAppRoutesDeps {
   isReady: () => boolean;
   /** Extra routers mounted at the root (jobs, …), added by the features that own them; they need an admin key. */
   routers?: express.Router[];
-  /** Routers anyone may GET (the dashboard's static files), mounted before the key check. */
+  /**
+   * Routers mounted before the admin key check: the dashboard's static files (anyone may GET them) and a cloud's
+   * edge API (which checks edge keys itself).
+   */
   openRouters?: express.Router[];
   /** Extra routers mounted under /loop-apps. */
   loopAppRouters?: express.Router[];
@@ -38,7 +42,14 @@ export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => void) 
 
 /** The request handler of the server: the execute path first, then the Express app for everything else. */
 export function createHttpHandler(deps: HttpDeps): HttpHandler {
-  const execute = executeRoute(deps.executor, deps.auth, deps.bodyLimits, deps.logger);
+  const { edge } = deps;
+  const gate = edge
+    ? (id: string) => {
+        const refused = edge.notSynced(id);
+        if (refused) throw refused;
+      }
+    : undefined;
+  const execute = executeRoute(deps.executor, deps.auth, deps.bodyLimits, deps.logger, gate);
   let table: RouteInfo[] | null = null;
   const routes = () => (table ??= [...EXECUTE_ROUTES, ...expressRoutes(app.router.stack as Layer[], '')]);
   const app = createExpressApp(deps, routes);
@@ -71,6 +82,18 @@ function expressRoutes(stack: Layer[], prefix: string): RouteInfo[] {
   });
 }
 
+/** An edge serves what its cloud made: it reads and executes, and every write goes to the cloud. */
+const readOnly =
+  (cloud: string): express.RequestHandler =>
+  (req, _res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    throw new ApiError(
+      'edge_read_only',
+      `this server is an edge of ${cloud}: it serves what that cloud makes; send ${req.method} ${req.path} to the cloud`,
+      { cloud },
+    );
+  };
+
 function createExpressApp(deps: HttpDeps, routes: () => RouteInfo[]): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -84,11 +107,12 @@ function createExpressApp(deps: HttpDeps, routes: () => RouteInfo[]): express.Ex
   });
   app.get('/ready', (_req, res) => {
     const ready = deps.isReady();
-    res.status(ready ? 200 : 503).json({ ready });
+    res.status(ready ? 200 : 503).json({ ready, ...(deps.edge ? { sync: deps.edge.status.state } : {}) });
   });
   app.use(openApiRoutes());
   for (const router of deps.openRouters ?? []) app.use(router);
   app.use(deps.auth.requireAdmin());
+  if (deps.edge) app.use(readOnly(deps.edge.status.cloud));
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.text());
   });

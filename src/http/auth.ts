@@ -5,8 +5,14 @@ import { ApiError } from '../domain/errors';
 import { sha256 } from '../domain/hash';
 import type { ApiKeySetting, AuthSettings } from '../settings';
 
-/** What a request needs: everything but execute is `admin`. */
-export type Access = { role: 'admin' } | { role: 'execute'; appId: string };
+/** What a request needs: everything but execute (and a cloud's edge API) is `admin`. */
+export type Access = { role: 'admin' } | { role: 'execute'; appId: string } | { role: 'edge' };
+
+/** The key a request was let in with: its name, and the apps it is limited to (null: all). */
+export interface Grant {
+  name: string;
+  apps: ReadonlySet<string> | null;
+}
 
 interface KeyEntry {
   name: string;
@@ -46,7 +52,7 @@ export class Auth {
       name: k.name ?? `key-${i + 1}`,
       role: k.role,
       digest: Buffer.from(k.key_sha256 ?? sha256(k.key ?? ''), 'hex'),
-      apps: k.role === 'execute' && k.apps ? new Set(k.apps) : null,
+      apps: k.role !== 'admin' && k.apps ? new Set(k.apps) : null,
       perMinute: k.rate_limit_per_minute ?? settings.rate_limit_per_minute,
       bucket: { tokens: k.rate_limit_per_minute ?? settings.rate_limit_per_minute, at: this.now() },
     }));
@@ -56,8 +62,11 @@ export class Auth {
     return this.keys.length > 0;
   }
 
-  /** Throws 401 (no or unknown key), 403 (role or app not allowed) or 429 (over the rate); else the key's name. */
-  check(headers: IncomingHttpHeaders, access: Access): string | null {
+  /**
+   * Throws 401 (no or unknown key), 403 (role or app not allowed) or 429 (over the rate); else the key let in
+   * (null when no keys are configured). An admin key may do everything; an edge key only what edges do.
+   */
+  check(headers: IncomingHttpHeaders, access: Access): Grant | null {
     if (!this.enabled) return null;
     const presented = presentedKey(headers);
     if (!presented) {
@@ -68,14 +77,16 @@ export class Auth {
     }
     const key = this.find(presented);
     if (!key) throw new ApiError('unauthorized', 'the API key is not valid');
-    if (access.role === 'admin' && key.role !== 'admin') {
-      throw new ApiError('forbidden', `the key '${key.name}' may only execute; this needs an admin key`);
+    if (key.role !== 'admin' && key.role !== access.role) {
+      const may = key.role === 'edge' ? 'may only sync an edge' : 'may only execute';
+      const needs = access.role === 'admin' ? 'an admin key' : `an ${access.role} key`;
+      throw new ApiError('forbidden', `the key '${key.name}' ${may}; this needs ${needs}`);
     }
     if (access.role === 'execute' && key.apps && !key.apps.has(access.appId)) {
       throw new ApiError('forbidden', `the key '${key.name}' may not execute '${access.appId}'`);
     }
     this.take(key);
-    return key.name;
+    return key;
   }
 
   /**

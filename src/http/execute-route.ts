@@ -27,7 +27,14 @@ function decodeSegment(segment: string): string {
  * format are the ones every route uses.
  * Returns false for any other request, which then goes to Express.
  */
-export function executeRoute(executor: Executor, auth: Auth, bodyLimits: BodyLimits, logger: Logger) {
+export function executeRoute(
+  executor: Executor,
+  auth: Auth,
+  bodyLimits: BodyLimits,
+  logger: Logger,
+  /** Throws when an app may not be executed here yet (an edge that has not synced it). */
+  gate?: (id: string) => void,
+) {
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== 'POST') return false;
     const match = EXECUTE.exec(req.url ?? '');
@@ -36,6 +43,7 @@ export function executeRoute(executor: Executor, auth: Auth, bodyLimits: BodyLim
       try {
         const id = decodeSegment(match[1]);
         auth.check(req.headers, { role: 'execute', appId: id });
+        gate?.(id);
         const body = (await readJson(req, bodyLimits)) as Record<string, unknown> | null;
         const answer = answerer();
         if (!body || typeof body !== 'object' || Array.isArray(body))

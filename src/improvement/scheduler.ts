@@ -35,9 +35,12 @@ export class Scheduler {
     private readonly logger: Logger,
   ) {}
 
-  start(): void {
-    for (const app of this.registry.list()) this.sync(app.id);
-    this.registry.onChange((id) => this.sync(id));
+  /** `validates: false` (an edge: its cloud validates) runs retention only. */
+  start(validates = true): void {
+    if (validates) {
+      for (const app of this.registry.list()) this.sync(app.id);
+      this.registry.onChange((id) => this.sync(id));
+    }
     this.daily = cron.schedule(DAILY, () => this.track(this.retention()), {
       name: 'retention',
       noOverlap: true,

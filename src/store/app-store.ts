@@ -23,6 +23,8 @@ import {
 import { ExecutionFiles } from './executions';
 import { Layout } from './layout';
 import { ValidationFiles } from './validation-files';
+import { VersionFiles } from './version-files';
+import { EdgeFiles } from './edge-files';
 
 /** Largest file a version may hold; programs are small, and this bounds what a load reads into memory. */
 const MAX_VERSION_FILE_BYTES = 16 * 1024 * 1024;
@@ -51,11 +53,17 @@ export class AppStore {
   readonly executions: ExecutionFiles;
   /** Each app's verdicts, validation state and analytics. */
   readonly validation: ValidationFiles;
+  /** Version folders as bytes (what an edge copies from its cloud). */
+  readonly versionFiles: VersionFiles;
+  /** An edge's record of its sync with the cloud. */
+  readonly edge: EdgeFiles;
 
   constructor(dataDir: string) {
     this.layout = new Layout(dataDir);
     this.executions = new ExecutionFiles(this.layout);
     this.validation = new ValidationFiles(this.layout);
+    this.versionFiles = new VersionFiles(this.layout);
+    this.edge = new EdgeFiles(this.layout);
   }
 
   async listAppIds(): Promise<string[]> {

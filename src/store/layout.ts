@@ -9,6 +9,11 @@ export class Layout {
     this.appsDir = path.join(dataDir, 'loop-apps');
   }
 
+  /** What an edge keeps about its sync with the cloud (outside loop-apps/, which the watcher follows). */
+  edgeState(): string {
+    return path.join(this.dataDir, 'edge', 'state.json');
+  }
+
   app(id: string): string {
     return path.join(this.appsDir, checkLoopAppId(id));
   }

@@ -13,12 +13,23 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+export interface SpawnOptions {
+  /** The port to listen on (default: a free one). */
+  port?: number;
+  /** What to wait for: `/ready` answering 200 (default), or `/health` (a server that is up but not ready). */
+  until?: 'ready' | 'health';
+  /** Collects what the server logs (JSON lines), instead of passing its stderr through. */
+  log?: string[];
+}
+
 /** The real server as its own process (built JavaScript), for signal and crash tests. */
 export async function spawnServer(
   dataDir: string,
   env: Record<string, string> = {},
+  options: SpawnOptions = {},
 ): Promise<{ proc: ChildProcess; url: string; exited: Promise<number | null> }> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
+  const log = options.log;
   const proc = spawn(process.execPath, [MAIN], {
     env: {
       ...process.env,
@@ -26,15 +37,24 @@ export async function spawnServer(
       LOOPAI_PORT: String(port),
       LOOPAI_HOST: '127.0.0.1',
       LOOPAI_LOG_LEVEL: 'warn',
+      ...(log ? { LOOPAI_LOG_FORMAT: 'json' } : {}),
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', log ? 'pipe' : 'ignore', log ? 'pipe' : 'inherit'],
   });
+  for (const stream of log ? [proc.stdout!, proc.stderr!] : []) {
+    let rest = '';
+    stream.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop()!;
+      log!.push(...lines);
+    });
+  }
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
   await eventually(
     async () => {
-      const res = await fetch(`${url}/ready`);
+      const res = await fetch(`${url}/${options.until ?? 'ready'}`);
       if (res.status !== 200) throw new Error('not ready');
     },
     20_000,

@@ -9,6 +9,7 @@ import { readJson, type BodyLimits } from '../body';
 import { jobAccepted } from './jobs';
 import { isStreamedUpload, receiveExamples } from '../examples-upload';
 import { limitOf } from '../query';
+import type { EdgeSync } from '../../edge/sync';
 
 export interface LoopAppRoutesDeps {
   lifecycle: Lifecycle;
@@ -19,6 +20,8 @@ export interface LoopAppRoutesDeps {
   policy: ImprovementPolicy;
   /** The size limit of one streamed examples upload (max_examples_bytes). */
   examplesMaxBytes: number;
+  /** On an edge: its sync with the cloud, shown with each app. */
+  edge?: EdgeSync;
 }
 
 /** What `GET /loop-apps/{id}` shows: the config plus what is derived from the files (not stored). */
@@ -72,13 +75,18 @@ export function loopAppRoutes({
   synthesizer,
   policy,
   examplesMaxBytes,
+  edge,
 }: LoopAppRoutesDeps): Router {
   const router = caseSensitiveRouter();
+  // an edge says how each app's last sync went
+  const describe = edge
+    ? (app: LiveApp) => ({ ...describeApp(app), sync: edge.appSync(app.id) })
+    : describeApp;
   const body = (req: Request) => objectBody(req, bodyLimits);
 
   router.get('/', (_req, res) => {
     res.json({
-      loop_apps: lifecycle.registry.list().map(describeApp),
+      loop_apps: lifecycle.registry.list().map(describe),
       load_errors: Object.fromEntries(lifecycle.registry.loadErrors),
     });
   });
@@ -145,7 +153,7 @@ export function loopAppRoutes({
   });
 
   router.get('/:id', (req, res) => {
-    res.json(describeApp(lifecycle.app(req.params.id)));
+    res.json(describe(lifecycle.app(req.params.id)));
   });
 
   router.patch('/:id', async (req, res) => {

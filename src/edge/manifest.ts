@@ -1,0 +1,131 @@
+import Ajv from 'ajv';
+import { sha256 } from '../domain/hash';
+import { isLoopAppId, versionNumber } from '../domain/ids';
+import type { FileDigest, LoopAppConfig } from '../domain/types';
+
+/**
+ * What a cloud tells its edges (`GET /edge/v1/manifest`): every Loop App the edge's key may see, with its config,
+ * the version that serves and the canary, and each file of those versions by sha256 and size. Files are fetched
+ * by digest (`GET /edge/v1/blobs/{sha256}`), so an edge fetches only what it does not hold yet.
+ */
+export const MANIFEST_FORMAT = 'loopai-edge-manifest/1';
+
+export interface ManifestApp {
+  loop_app_id: string;
+  /** config.yaml as the cloud loaded it, without the teacher's headers (the edge never asks the oracle). */
+  config: LoopAppConfig;
+  /** The version that serves on the cloud (null: none yet). */
+  active_version: string | null;
+  canary: { version: string; percent: number } | null;
+  /** The files of the active and canary versions, by name. */
+  versions: Record<string, { files: Record<string, FileDigest> }>;
+}
+
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  apps: ManifestApp[];
+}
+
+/** A version's file names: plain names, no path, not hidden. */
+export const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+/** The largest file a version may hold (as the store reads them). */
+export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+const MAX_FILES = 256;
+const MAX_APPS = 100_000;
+
+/** The same text for the same entry: an edge compares it with what it applied last. */
+export const entryDigest = (app: ManifestApp): string => sha256(JSON.stringify(app));
+
+const fileRef = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sha256', 'size'],
+  properties: {
+    sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    size: { type: 'integer', minimum: 0, maximum: MAX_FILE_BYTES },
+  },
+};
+
+const manifestSchema = {
+  type: 'object',
+  required: ['format', 'apps'],
+  properties: {
+    format: { const: MANIFEST_FORMAT },
+    apps: {
+      type: 'array',
+      maxItems: MAX_APPS,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['loop_app_id', 'config', 'active_version', 'canary', 'versions'],
+        properties: {
+          loop_app_id: { type: 'string' },
+          // checked as any config.yaml is, when the edge writes it
+          config: { type: 'object' },
+          active_version: { type: ['string', 'null'] },
+          canary: {
+            oneOf: [
+              { type: 'null' },
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['version', 'percent'],
+                properties: { version: { type: 'string' }, percent: { type: 'number' } },
+              },
+            ],
+          },
+          versions: {
+            type: 'object',
+            maxProperties: 2,
+            additionalProperties: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['files'],
+              properties: {
+                files: {
+                  type: 'object',
+                  maxProperties: MAX_FILES,
+                  propertyNames: { pattern: FILE_NAME.source },
+                  additionalProperties: fileRef,
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+const validateShape = new Ajv({ allErrors: false }).compile(manifestSchema);
+
+/**
+ * Checks a manifest from a cloud before anything of it is used (a cloud is a peer like any other): its shape,
+ * every id and version name (before they become paths), and that the versions it names are the ones it lists.
+ */
+export function checkManifest(value: unknown): Manifest {
+  if (!validateShape(value)) {
+    const [e] = validateShape.errors ?? [];
+    throw new Error(`the manifest is not valid: ${e ? `${e.instancePath || '/'} ${e.message}` : 'unknown'}`);
+  }
+  const manifest = value as unknown as Manifest;
+  const seen = new Set<string>();
+  for (const app of manifest.apps) {
+    const id = app.loop_app_id;
+    if (!isLoopAppId(id) || seen.has(id))
+      throw new Error(`the manifest names app '${String(id).slice(0, 80)}' badly or twice`);
+    seen.add(id);
+    const named = [app.active_version, app.canary?.version].filter(
+      (v): v is string => v !== null && v !== undefined,
+    );
+    for (const version of Object.keys(app.versions)) {
+      if (versionNumber(version) === undefined)
+        throw new Error(`'${id}': '${version.slice(0, 40)}' is not a version name`);
+    }
+    for (const version of named) {
+      if (!Object.hasOwn(app.versions, version))
+        throw new Error(`'${id}': version ${version} is named but not listed`);
+    }
+  }
+  return manifest;
+}

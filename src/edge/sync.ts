@@ -1,0 +1,318 @@
+import crypto from 'node:crypto';
+import { ApiError } from '../domain/errors';
+import type { FileDigest } from '../domain/types';
+import type { Logger } from '../logger';
+import type { Registry } from '../runtime/registry';
+import type { CloudSettings } from '../settings';
+import { checkManifest, entryDigest, MAX_FILE_BYTES, type Manifest } from './manifest';
+import { Replica } from './replica';
+
+/** The largest manifest an edge reads (about 100,000 apps). */
+const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
+/** The first pause after a failure; each further one doubles it, up to `retry_max_ms`. */
+const RETRY_BASE_MS = 250;
+/** A poll that brought nothing new is not repeated sooner (a cloud that ignores the long-poll is not hammered). */
+const MIN_POLL_MS = 1000;
+const STATE_FORMAT = 'loopai-edge-state/1';
+
+export interface SyncStatus {
+  /** `starting`: no answer yet; `synced`: the last manifest is applied; `retrying`: the cloud or a file failed; `refused`: the key was refused (401/403), the sync stopped. */
+  state: 'starting' | 'synced' | 'retrying' | 'refused';
+  cloud: string;
+  last_synced_at: string | null;
+  error: string | null;
+}
+
+/** What the edge says of one app in `GET /loop-apps/{id}`. */
+export interface AppSync {
+  state: 'synced' | 'failed';
+  /** The version the cloud serves, as the last manifest named it. */
+  version: string | null;
+  error: string | null;
+  at: string;
+}
+
+interface SavedState {
+  format: typeof STATE_FORMAT;
+  cloud: string;
+  synced_at: string;
+  /** Each app applied, with the digest of the manifest entry it was applied from. */
+  apps: Record<string, string>;
+}
+
+/** The cloud said the key may not sync: retrying would not help. */
+class Refused extends Error {}
+
+/**
+ * An edge's sync with its cloud: long-polls the manifest, applies what changed (see Replica), records what it
+ * applied under `edge/state.json`, and backs off with jitter while the cloud cannot be reached. A restarted edge
+ * restores that record, so it serves its last known good state while the cloud is down.
+ */
+export class EdgeSync {
+  private readonly cloud: string;
+  private readonly replica: Replica;
+  private applied = new Map<string, string>();
+  private apps = new Map<string, AppSync>();
+  private etag: string | null = null;
+  private stopping = new AbortController();
+  private running: Promise<void> | null = null;
+  private restored = false;
+  private synced = false;
+  readonly status: SyncStatus;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly settings: CloudSettings,
+    private readonly logger: Logger,
+    private readonly random: () => number = Math.random,
+  ) {
+    this.cloud = settings.url!.replace(/\/+$/, '');
+    this.status = { state: 'starting', cloud: this.cloud, last_synced_at: null, error: null };
+    this.replica = new Replica(registry, (ref, what) => this.fetchBlob(ref, what));
+  }
+
+  /** Synced in this run, or restored from the last one: what is on disk is a whole state the cloud gave. */
+  get ready(): boolean {
+    return this.synced || this.restored;
+  }
+
+  appSync(id: string): AppSync | null {
+    return this.apps.get(id) ?? null;
+  }
+
+  /** Why an app cannot be executed here yet (503 not_synced), or null when it can be tried. */
+  notSynced(id: string): ApiError | null {
+    if (!this.ready) {
+      const why = this.status.error ? `: ${this.status.error}` : '';
+      return new ApiError('not_synced', `this edge has not synced from its cloud ${this.cloud} yet${why}`);
+    }
+    const app = this.apps.get(id);
+    if (app?.state === 'failed' && !this.registry.get(id))
+      return new ApiError('not_synced', `'${id}' could not be synced from ${this.cloud}: ${app.error}`);
+    return null;
+  }
+
+  /** Reads what the last run applied; true when there was a complete state to serve. */
+  async restore(): Promise<boolean> {
+    const saved = (await this.registry.store.edge.readState().catch(() => null)) as SavedState | null;
+    if (saved?.format !== STATE_FORMAT || typeof saved.apps !== 'object' || saved.apps === null) return false;
+    for (const [id, digest] of Object.entries(saved.apps))
+      if (typeof digest === 'string') this.applied.set(id, digest);
+    this.status.last_synced_at = saved.synced_at;
+    this.restored = true;
+    this.logger.info('edge restored its last synced state', {
+      apps: this.applied.size,
+      synced_at: saved.synced_at,
+    });
+    return true;
+  }
+
+  /** Syncs until close() (the one process that writes: the leader among workers). */
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** For a worker that does not sync: ready once the one that does has saved a state. */
+  follow(): void {
+    const timer = setInterval(() => {
+      if (this.ready) clearInterval(timer);
+      else void this.restore();
+    }, MIN_POLL_MS);
+    timer.unref();
+    this.stopping.signal.addEventListener('abort', () => clearInterval(timer));
+  }
+
+  async close(): Promise<void> {
+    this.stopping.abort();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping.signal.aborted) {
+      const began = Date.now();
+      try {
+        const manifest = await this.fetchManifest();
+        const changed = manifest ? await this.apply(manifest.value, manifest.etag) : false;
+        failures = this.status.state === 'retrying' ? failures + 1 : 0;
+        if (failures) await this.pause(this.backoff(failures));
+        else if (!changed) await this.pause(MIN_POLL_MS - (Date.now() - began));
+      } catch (err) {
+        if (this.stopping.signal.aborted) return;
+        if (err instanceof Refused) {
+          this.status.state = 'refused';
+          this.status.error = err.message;
+          this.logger.error(`edge sync stopped: configuration error: ${err.message}`, { cloud: this.cloud });
+          return;
+        }
+        failures += 1;
+        const delay = this.backoff(failures);
+        this.status.state = 'retrying';
+        this.status.error = reason(err);
+        this.logger.warn('edge sync failed; retrying', {
+          cloud: this.cloud,
+          error: this.status.error,
+          retry_in_ms: Math.round(delay),
+        });
+        await this.pause(delay);
+      }
+    }
+  }
+
+  /** Doubling pauses up to the cap, each between half and all of its step (so edges do not retry in step). */
+  private backoff(failures: number): number {
+    const step = Math.min(this.settings.retry_max_ms, RETRY_BASE_MS * 2 ** Math.min(failures - 1, 30));
+    return step / 2 + (this.random() * step) / 2;
+  }
+
+  private pause(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.stopping.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.stopping.signal.addEventListener('abort', done);
+    });
+  }
+
+  private async get(
+    path: string,
+    headers: Record<string, string> = {},
+    timeoutMs = 30_000,
+  ): Promise<Response> {
+    const res = await fetch(`${this.cloud}${path}`, {
+      headers: { authorization: `Bearer ${this.settings.key}`, ...headers },
+      signal: AbortSignal.any([this.stopping.signal, AbortSignal.timeout(timeoutMs)]),
+    });
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw new Refused(
+        `the cloud ${this.cloud} refused the edge key (${res.status}): set LOOPAI_CLOUD_KEY to an edge key of that cloud`,
+      );
+    }
+    return res;
+  }
+
+  /** The manifest when it differs from the one applied (null: unchanged after the long-poll). */
+  private async fetchManifest(): Promise<{ value: Manifest; etag: string | null } | null> {
+    const wait = this.etag ? this.settings.wait_s : 0;
+    const res = await this.get(
+      `/edge/v1/manifest${wait ? `?wait=${wait}` : ''}`,
+      this.etag ? { 'if-none-match': this.etag } : {},
+      (wait + 15) * 1000,
+    );
+    if (res.status === 304) {
+      await res.body?.cancel();
+      return null;
+    }
+    if (res.status !== 200) throw new Error(`the cloud answered ${res.status} to the manifest request`);
+    const text = (await readCapped(res, MAX_MANIFEST_BYTES, 'the manifest')).toString('utf8');
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new Error('the manifest is not JSON');
+    }
+    return { value: checkManifest(value), etag: res.headers.get('etag') };
+  }
+
+  private async fetchBlob(ref: FileDigest, what: string): Promise<Buffer> {
+    const res = await this.get(`/edge/v1/blobs/${ref.sha256}`, {}, 120_000);
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new Error(`${what}: the cloud answered ${res.status} for its file (sha256 ${ref.sha256})`);
+    }
+    const data = await readCapped(res, Math.min(ref.size, MAX_FILE_BYTES), what);
+    const digest = crypto.createHash('sha256').update(data).digest('hex');
+    if (data.length !== ref.size || digest !== ref.sha256) {
+      throw new Error(
+        `${what}: the cloud sent ${data.length} bytes with sha256 ${digest}; the manifest says ${ref.size} bytes with sha256 ${ref.sha256}`,
+      );
+    }
+    return data;
+  }
+
+  /** Applies the entries that changed; resolves to whether anything did. */
+  private async apply(manifest: Manifest, etag: string | null): Promise<boolean> {
+    const at = new Date().toISOString();
+    const named = new Set(manifest.apps.map((a) => a.loop_app_id));
+    let changed = false;
+    let failed = 0;
+    for (const entry of manifest.apps) {
+      const id = entry.loop_app_id;
+      const digest = entryDigest(entry);
+      const version = entry.active_version;
+      if (this.applied.get(id) === digest && this.registry.get(id)) {
+        this.apps.set(id, { state: 'synced', version, error: null, at: this.apps.get(id)?.at ?? at });
+        continue;
+      }
+      changed = true;
+      try {
+        await this.replica.apply(entry);
+        this.applied.set(id, digest);
+        this.apps.set(id, { state: 'synced', version, error: null, at });
+        this.logger.info('edge synced a Loop App', { loop_app_id: id, version });
+      } catch (err) {
+        failed += 1;
+        const error = (err as Error).message;
+        this.apps.set(id, { state: 'failed', version, error, at });
+        this.logger.error('edge could not sync a Loop App; its last good version keeps serving', {
+          loop_app_id: id,
+          error,
+        });
+      }
+    }
+    for (const app of this.registry.list()) {
+      if (named.has(app.id)) continue;
+      changed = true;
+      await this.replica.remove(app.id);
+      this.applied.delete(app.id);
+      this.apps.delete(app.id);
+      this.logger.info('edge removed a Loop App its cloud no longer names', { loop_app_id: app.id });
+    }
+    await this.save(at);
+    this.synced = true;
+    this.status.last_synced_at = at;
+    // a failed app is tried again after a pause: the manifest is asked for anew, not waited on
+    this.etag = failed ? null : etag;
+    this.status.state = failed ? 'retrying' : 'synced';
+    this.status.error = failed
+      ? `${failed} Loop App(s) could not be synced (GET /loop-apps/{id} says why)`
+      : null;
+    return changed;
+  }
+
+  private save(at: string): Promise<void> {
+    const state: SavedState = {
+      format: STATE_FORMAT,
+      cloud: this.cloud,
+      synced_at: at,
+      apps: Object.fromEntries(this.applied),
+    };
+    return this.registry.store.edge.writeState(state);
+  }
+}
+
+/** What went wrong, with fetch's underlying cause ("fetch failed: ECONNREFUSED"). */
+function reason(err: unknown): string {
+  const { message, cause } = err as Error & { cause?: { code?: string; message?: string } };
+  const why = cause?.code ?? cause?.message;
+  return why ? `${message}: ${why}` : message;
+}
+
+/** A response body of at most `max` bytes (a peer that sends more is cut off and refused). */
+async function readCapped(res: Response, max: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // leaving the loop early cancels the rest of the body
+  for await (const chunk of res.body ?? []) {
+    size += chunk.length;
+    if (size > max) break;
+    chunks.push(Buffer.from(chunk));
+  }
+  if (size > max) throw new Error(`${what}: the cloud sent more than ${max} bytes`);
+  return Buffer.concat(chunks);
+}
