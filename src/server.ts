@@ -189,6 +189,7 @@ export async function startServer(
     metrics,
     logger: log,
     isReady,
+    role: settings.role,
     edge: edge ?? undefined,
     routers: [jobRoutes(synthesizer.jobs)],
     openRouters: [dashboardRoutes(), ...(publisher ? [edgeRoutes(publisher, auth, stopping.signal)] : [])],

@@ -8,6 +8,18 @@ import { call, eventually, startTestServer } from './helpers/server';
 /** Files served beside pages (scripts, styles) are not API operations. */
 const ASSET = /^\/(vendor|docs)\//;
 
+function expectDocumentedExactly(server: RunningServer, doc: any): void {
+  const served = server
+    .routes()
+    .filter((r) => r.method !== 'head' && !ASSET.test(r.path))
+    .map((r) => `${r.method.toUpperCase()} ${r.path}`);
+  const documented = Object.entries(doc.paths).flatMap(([p, methods]) =>
+    Object.keys(methods as object).map((m) => `${m.toUpperCase()} ${p}`),
+  );
+  expect(new Set(served)).toEqual(new Set(documented));
+  expect(served).toHaveLength(new Set(served).size);
+}
+
 describe('the OpenAPI document', () => {
   let server: RunningServer;
   let doc: any;
@@ -39,15 +51,22 @@ describe('the OpenAPI document', () => {
   });
 
   test('documents exactly the routes the server has', () => {
-    const served = server
-      .routes()
-      .filter((r) => r.method !== 'head' && !ASSET.test(r.path))
-      .map((r) => `${r.method.toUpperCase()} ${r.path}`);
-    const documented = Object.entries(doc.paths).flatMap(([p, methods]) =>
-      Object.keys(methods as object).map((m) => `${m.toUpperCase()} ${p}`),
-    );
-    expect(new Set(served)).toEqual(new Set(documented));
-    expect(served).toHaveLength(new Set(served).size);
+    expectDocumentedExactly(server, doc);
+  });
+
+  test.each([
+    ['cloud', {}],
+    [
+      'edge',
+      { cloud: { url: 'http://127.0.0.1:9', key: 'an-edge-key-of-16+', retry_max_ms: 1000, wait_s: 1 } },
+    ],
+  ] as const)('a server of role %s documents exactly its routes too', async (role, extra) => {
+    const other = await startTestServer(tmpDataDir(), { role, ...extra });
+    try {
+      expectDocumentedExactly(other, (await call(other.url, 'GET', '/openapi.json')).body);
+    } finally {
+      await other.close();
+    }
   });
 
   test('request schemas are the ones the server validates with', () => {

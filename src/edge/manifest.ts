@@ -120,11 +120,13 @@ export function checkManifest(value: unknown): Manifest {
     );
     for (const version of Object.keys(app.versions)) {
       if (versionNumber(version) === undefined)
-        throw new Error(`'${id}': '${version.slice(0, 40)}' is not a version name`);
+        throw new Error(
+          `the manifest of '${id}' names '${version.slice(0, 40)}', which is not a version name`,
+        );
     }
     for (const version of named) {
       if (!Object.hasOwn(app.versions, version))
-        throw new Error(`'${id}': version ${version} is named but not listed`);
+        throw new Error(`the manifest of '${id}' serves ${version} but does not list its files`);
     }
   }
   return manifest;

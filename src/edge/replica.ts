@@ -37,20 +37,26 @@ export class Replica {
     }
     const put = (version: string) => this.store.versionFiles.put(id, version, staged.get(version)!);
     // versions new to this edge go in place first (nothing names them yet): the active one is self-checked there
-    const newNames = [...staged.keys()].filter((v) => !held.has(v));
-    if (existing) for (const version of newNames) await put(version);
+    const placed = existing ? [...staged.keys()].filter((v) => !held.has(v)) : [];
+    for (const version of placed) await put(version);
     const active = entry.active_version;
-    await this.registry.update(
-      id,
-      async () => {
-        if (existing) await this.store.writeConfig(id, entry.config);
-        else await this.store.createApp(id, entry.config);
-        for (const version of staged.keys()) if (!existing || held.has(version)) await put(version);
-        if (active && (await this.store.activeVersion(id)) !== active)
-          await this.store.versionFiles.pointActive(id, active);
-      },
-      existing && active ? active : undefined,
-    );
+    try {
+      await this.registry.update(
+        id,
+        async () => {
+          if (existing) await this.store.writeConfig(id, entry.config);
+          else await this.store.createApp(id, entry.config);
+          for (const version of staged.keys()) if (!placed.includes(version)) await put(version);
+          if (active && (await this.store.activeVersion(id)) !== active)
+            await this.store.versionFiles.pointActive(id, active);
+        },
+        existing && active ? active : undefined,
+      );
+    } catch (err) {
+      // refused before anything was written (the new active version failed its check): it leaves nothing behind
+      for (const version of placed) await this.store.versionFiles.remove(id, version);
+      throw err;
+    }
     const live = this.registry.get(id);
     const failed = live?.loadError ?? this.registry.loadErrors.get(id);
     if (failed) throw new Error(failed);

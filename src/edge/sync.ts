@@ -206,6 +206,9 @@ export class EdgeSync {
     );
     if (res.status === 304) {
       await res.body?.cancel();
+      // still the manifest last applied whole (a lie sent since, and refused, is over)
+      this.status.state = 'synced';
+      this.status.error = null;
       return null;
     }
     if (res.status !== 200) throw new Error(`the cloud answered ${res.status} to the manifest request`);

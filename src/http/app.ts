@@ -10,8 +10,11 @@ import { EXECUTE_ROUTES, executeRoute } from './execute-route';
 import { openApiRoutes } from './openapi';
 import { loopAppRoutes, type LoopAppRoutesDeps } from './routes/loop-apps';
 import { ApiError } from '../domain/errors';
+import type { Role } from '../settings';
 
 export interface HttpDeps extends LoopAppRoutesDeps {
+  /** Which routes this server answers besides the common ones (see `role` in the settings). */
+  role: Role;
   executor: Executor;
   auth: Auth;
   metrics: Metrics;
@@ -109,10 +112,16 @@ function createExpressApp(deps: HttpDeps, routes: () => RouteInfo[]): express.Ex
     const ready = deps.isReady();
     res.status(ready ? 200 : 503).json({ ready, ...(deps.edge ? { sync: deps.edge.status.state } : {}) });
   });
-  app.use(openApiRoutes());
+  app.use(openApiRoutes(deps.role));
   for (const router of deps.openRouters ?? []) app.use(router);
   app.use(deps.auth.requireAdmin());
-  if (deps.edge) app.use(readOnly(deps.edge.status.cloud));
+  if (deps.edge) {
+    const { edge } = deps;
+    app.get('/sync', (_req, res) => {
+      res.json(edge.status);
+    });
+    app.use(readOnly(edge.status.cloud));
+  }
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.text());
   });

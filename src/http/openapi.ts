@@ -4,6 +4,7 @@ import express, { type Router } from 'express';
 import { caseSensitiveRouter } from './router';
 import swaggerUi from 'swagger-ui-dist';
 import { apiSchemas } from '../domain/api-schemas';
+import type { Role } from '../settings';
 
 type SchemaName = keyof typeof apiSchemas;
 
@@ -24,6 +25,8 @@ interface Operation {
   open?: boolean;
   /** Role needed when keys are configured: `execute` for execute, else `admin`. */
   execute?: boolean;
+  /** Answered only by a server of this role (see `role` in the settings). */
+  role?: 'cloud' | 'edge';
 }
 
 const limit = {
@@ -247,6 +250,37 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
     },
   },
   '/jobs/{id}': { get: { summary: 'One job: state, progress, result', tag: 'Jobs', ok: { 200: 'Job' } } },
+  '/edge/v1/manifest': {
+    get: {
+      summary:
+        "A cloud's manifest for its edges: every app the key may see, its config, serving and canary versions, and their files by sha256 and size. With If-None-Match and ?wait=N it answers when it changes, or 304 after N s",
+      tag: 'Edge',
+      ok: { 200: { mediaType: 'application/json' } },
+      query: {
+        wait: {
+          schema: { type: 'integer', minimum: 0, maximum: 60, default: 0 },
+          description: 'seconds to wait for a change from the manifest named by If-None-Match',
+        },
+      },
+      role: 'cloud',
+    },
+  },
+  '/edge/v1/blobs/{sha256}': {
+    get: {
+      summary: 'A file a manifest names, by the hex sha256 of its bytes (needs an edge or admin key)',
+      tag: 'Edge',
+      ok: { 200: { mediaType: 'application/octet-stream' } },
+      role: 'cloud',
+    },
+  },
+  '/sync': {
+    get: {
+      summary: "An edge's sync with its cloud: state, the cloud, when it last synced, and the last error",
+      tag: 'Edge',
+      ok: { 200: { mediaType: 'application/json' } },
+      role: 'edge',
+    },
+  },
 };
 
 const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted' };
@@ -303,13 +337,16 @@ function operation(pathName: string, method: string, op: Operation) {
   };
 }
 
-/** The OpenAPI 3.1 document, built from the operation table and the same JSON Schemas the server validates with. */
-export function openApiDocument(version: string) {
+/**
+ * The OpenAPI 3.1 document of a server of `role`, built from the operation table and the same JSON Schemas the
+ * server validates with.
+ */
+export function openApiDocument(version: string, role: Role = 'all') {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [pathName, methods] of Object.entries(OPERATIONS)) {
-    paths[pathName] = Object.fromEntries(
-      Object.entries(methods).map(([m, op]) => [m, operation(pathName, m, op)]),
-    );
+    const answered = Object.entries(methods).filter(([, op]) => !op.role || op.role === role);
+    if (answered.length)
+      paths[pathName] = Object.fromEntries(answered.map(([m, op]) => [m, operation(pathName, m, op)]));
   }
   return {
     openapi: '3.1.0',
@@ -325,7 +362,7 @@ export function openApiDocument(version: string) {
     components: {
       schemas: apiSchemas,
       securitySchemes: {
-        apiKey: { type: 'http', scheme: 'bearer', description: 'An API key (role admin or execute)' },
+        apiKey: { type: 'http', scheme: 'bearer', description: 'An API key (role admin, execute or edge)' },
       },
     },
   };
@@ -352,8 +389,8 @@ function packageVersion(): string {
 }
 
 /** `GET /openapi.json`, and `GET /docs`: Swagger UI served from node_modules (no CDN). */
-export function openApiRoutes(): Router {
-  const document = openApiDocument(packageVersion());
+export function openApiRoutes(role: Role): Router {
+  const document = openApiDocument(packageVersion(), role);
   const router = caseSensitiveRouter();
   router.get('/openapi.json', (_req, res) => {
     res.json(document);

@@ -58,6 +58,11 @@ export class VersionFiles {
     }
   }
 
+  /** Removes a version folder nothing names. */
+  async remove(id: string, version: string): Promise<void> {
+    await fsp.rm(this.layout.version(id, version), { recursive: true, force: true });
+  }
+
   /** Points `active` at `version` as it is, recording nothing (a replica follows what its cloud decided). */
   pointActive(id: string, version: string): Promise<void> {
     this.layout.version(id, version); // checks the name
