@@ -8,9 +8,9 @@ import type { Layout } from './layout';
 /** `YYYY-MM-DD.jsonl` or a worker's `YYYY-MM-DD.<n>.jsonl`: a day file; anything else in the folder is not the log's. */
 const DAY_FILE = /^\d{4}-\d{2}-\d{2}(\.[1-9]\d{0,2})?\.jsonl$/;
 
-/** Newest first by time, then by id (ids of one millisecond are still distinct). */
+/** Newest first by time; a stable sort keeps records of one millisecond in the order given. */
 const newestFirst = (a: ExecutionRecord, b: ExecutionRecord): number =>
-  a.ts < b.ts ? 1 : a.ts > b.ts ? -1 : a.id < b.id ? 1 : -1;
+  a.ts < b.ts ? 1 : a.ts > b.ts ? -1 : 0;
 
 /**
  * The execution log on disk: `datasets/executions/YYYY-MM-DD.jsonl`, one file per UTC day, or with several
@@ -56,7 +56,13 @@ export class ExecutionFiles {
       const records = await Promise.all(
         shards.map((name) => readLastJsonl<ExecutionRecord>(this.file(id, name), want)),
       );
-      out.push(...records.flat().sort(newestFirst).slice(0, want));
+      // each shard's lines are in the order they were written: reversed, the same millisecond stays newest first
+      out.push(
+        ...records
+          .flatMap((lines) => lines.reverse())
+          .sort(newestFirst)
+          .slice(0, want),
+      );
     }
     return out;
   }
