@@ -32,6 +32,7 @@ import { leaderProxy } from './cluster/leader-proxy';
 import { keptInputs, sandboxChildren, serveBus } from './cluster/worker';
 import { closeServer, listen, listenOnSocket, workerHandler } from './cluster/listen';
 import { EdgeSync } from './edge/sync';
+import { CloudClient } from './edge/cloud-client';
 import { ManifestPublisher } from './edge/publisher';
 import { edgeRoutes } from './http/routes/edge';
 
@@ -162,7 +163,8 @@ export async function startServer(
   const scheduler = new Scheduler(registry, validator, policy, log);
   const watcher = new AppWatcher(store.layout.appsDir, (id) => registry.reloadChanged(id), log);
   // an edge serves what its cloud made; a cloud publishes what it serves to its edges
-  const edge = settings.role === 'edge' ? new EdgeSync(registry, settings.cloud, log) : null;
+  const cloud = settings.role === 'edge' ? new CloudClient(settings.cloud, stopping.signal) : null;
+  const edge = cloud ? new EdgeSync(registry, cloud, settings.cloud, log) : null;
   const publisher = settings.role === 'cloud' ? new ManifestPublisher(registry, log) : null;
   let loaded = false;
 

@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import Ajv from 'ajv';
+import os from 'node:os';
 import { sha256 } from './domain/hash';
+import { EDGE_NAME, edgeName } from './domain/ids';
 import { WEBHOOK_EVENTS } from './domain/schemas';
 import type { WebhookSetting } from './domain/types';
 
@@ -31,6 +33,17 @@ export interface Settings {
   role: Role;
   /** For an edge: the cloud it syncs from, and its `edge` key there. */
   cloud: CloudSettings;
+  /** For an edge: its name at the cloud and how it sends telemetry there. */
+  edge: EdgeSettings;
+}
+
+export interface EdgeSettings {
+  /** How the cloud tells this edge's telemetry apart (default: the host name). */
+  name: string;
+  /** The on-disk spool of telemetry not yet sent; when full, the oldest batches are dropped. */
+  spool_max_mb: number;
+  /** How often new executions are gathered into a batch and the spool is sent. */
+  telemetry_interval_ms: number;
 }
 
 export type Role = 'all' | 'cloud' | 'edge';
@@ -83,6 +96,7 @@ const DEFAULTS: Settings = {
   workers: 1,
   role: 'all',
   cloud: { retry_max_ms: 30_000, wait_s: 30 },
+  edge: { name: edgeName(os.hostname()), spool_max_mb: 64, telemetry_interval_ms: 2000 },
 };
 
 const schema = {
@@ -122,6 +136,15 @@ const schema = {
         key: { type: 'string', minLength: 16 },
         retry_max_ms: { type: 'integer', minimum: 100 },
         wait_s: { type: 'integer', minimum: 1, maximum: 60 },
+      },
+    },
+    edge: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        name: { type: 'string', pattern: EDGE_NAME.source },
+        spool_max_mb: { type: 'integer', minimum: 1 },
+        telemetry_interval_ms: { type: 'integer', minimum: 50 },
       },
     },
     llm: {
@@ -204,6 +227,7 @@ function fromEnv(env: Env): Record<string, unknown> {
   if (env.LOOPAI_CLOUD_URL) cloud.url = env.LOOPAI_CLOUD_URL;
   if (env.LOOPAI_CLOUD_KEY) cloud.key = env.LOOPAI_CLOUD_KEY;
   if (Object.keys(cloud).length) out.cloud = cloud;
+  if (env.LOOPAI_EDGE_NAME) out.edge = { name: env.LOOPAI_EDGE_NAME };
   return out;
 }
 

@@ -18,6 +18,13 @@ export function checkLoopAppId(id: unknown): string {
   return id;
 }
 
+/** An edge's name: part of file names at its cloud (`YYYY-MM-DD.edge-<name>.jsonl`). */
+export const EDGE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** A host name made into an edge name (lower case; anything else than letters, digits and '-' becomes '-'). */
+export const edgeName = (host: string): string =>
+  host.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').slice(0, 63) || 'edge';
+
 /** `v3` → 3; anything else → undefined. */
 export function versionNumber(name: string): number | undefined {
   const m = VERSION.exec(name);

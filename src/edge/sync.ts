@@ -6,11 +6,10 @@ import type { Registry } from '../runtime/registry';
 import type { CloudSettings } from '../settings';
 import { checkManifest, entryDigest, MAX_FILE_BYTES, type Manifest } from './manifest';
 import { Replica } from './replica';
+import { readCapped, reason, Refused, type CloudClient } from './cloud-client';
 
 /** The largest manifest an edge reads (about 100,000 apps). */
 const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
-/** The first pause after a failure; each further one doubles it, up to `retry_max_ms`. */
-const RETRY_BASE_MS = 250;
 /** A poll that brought nothing new is not repeated sooner (a cloud that ignores the long-poll is not hammered). */
 const MIN_POLL_MS = 1000;
 const STATE_FORMAT = 'loopai-edge-state/1';
@@ -40,21 +39,16 @@ interface SavedState {
   apps: Record<string, string>;
 }
 
-/** The cloud said the key may not sync: retrying would not help. */
-class Refused extends Error {}
-
 /**
  * An edge's sync with its cloud: long-polls the manifest, applies what changed (see Replica), records what it
  * applied under `edge/state.json`, and backs off with jitter while the cloud cannot be reached. A restarted edge
  * restores that record, so it serves its last known good state while the cloud is down.
  */
 export class EdgeSync {
-  private readonly cloud: string;
   private readonly replica: Replica;
   private applied = new Map<string, string>();
   private apps = new Map<string, AppSync>();
   private etag: string | null = null;
-  private stopping = new AbortController();
   private running: Promise<void> | null = null;
   private restored = false;
   private synced = false;
@@ -62,12 +56,11 @@ export class EdgeSync {
 
   constructor(
     private readonly registry: Registry,
+    private readonly cloud: CloudClient,
     private readonly settings: CloudSettings,
     private readonly logger: Logger,
-    private readonly random: () => number = Math.random,
   ) {
-    this.cloud = settings.url!.replace(/\/+$/, '');
-    this.status = { state: 'starting', cloud: this.cloud, last_synced_at: null, error: null };
+    this.status = { state: 'starting', cloud: cloud.url, last_synced_at: null, error: null };
     this.replica = new Replica(registry, (ref, what) => this.fetchBlob(ref, what));
   }
 
@@ -84,11 +77,14 @@ export class EdgeSync {
   notSynced(id: string): ApiError | null {
     if (!this.ready) {
       const why = this.status.error ? `: ${this.status.error}` : '';
-      return new ApiError('not_synced', `this edge has not synced from its cloud ${this.cloud} yet${why}`);
+      return new ApiError(
+        'not_synced',
+        `this edge has not synced from its cloud ${this.cloud.url} yet${why}`,
+      );
     }
     const app = this.apps.get(id);
     if (app?.state === 'failed' && !this.registry.get(id))
-      return new ApiError('not_synced', `'${id}' could not be synced from ${this.cloud}: ${app.error}`);
+      return new ApiError('not_synced', `'${id}' could not be synced from ${this.cloud.url}: ${app.error}`);
     return null;
   }
 
@@ -119,91 +115,55 @@ export class EdgeSync {
       else void this.restore();
     }, MIN_POLL_MS);
     timer.unref();
-    this.stopping.signal.addEventListener('abort', () => clearInterval(timer));
+    this.cloud.stopping.addEventListener('abort', () => clearInterval(timer));
   }
 
+  /** Resolves once the sync has stopped (the cloud client's signal stops it). */
   async close(): Promise<void> {
-    this.stopping.abort();
     await this.running;
   }
 
   private async loop(): Promise<void> {
     let failures = 0;
-    while (!this.stopping.signal.aborted) {
+    while (!this.cloud.stopping.aborted) {
       const began = Date.now();
       try {
         const manifest = await this.fetchManifest();
         const changed = manifest ? await this.apply(manifest.value, manifest.etag) : false;
         failures = this.status.state === 'retrying' ? failures + 1 : 0;
-        if (failures) await this.pause(this.backoff(failures));
-        else if (!changed) await this.pause(MIN_POLL_MS - (Date.now() - began));
+        if (failures) await this.cloud.pause(this.cloud.backoff(failures));
+        else if (!changed) await this.cloud.pause(MIN_POLL_MS - (Date.now() - began));
       } catch (err) {
-        if (this.stopping.signal.aborted) return;
+        if (this.cloud.stopping.aborted) return;
         if (err instanceof Refused) {
           this.status.state = 'refused';
           this.status.error = err.message;
-          this.logger.error(`edge sync stopped: configuration error: ${err.message}`, { cloud: this.cloud });
+          this.logger.error(`edge sync stopped: configuration error: ${err.message}`, {
+            cloud: this.cloud.url,
+          });
           return;
         }
         failures += 1;
-        const delay = this.backoff(failures);
+        const delay = this.cloud.backoff(failures);
         this.status.state = 'retrying';
         this.status.error = reason(err);
         this.logger.warn('edge sync failed; retrying', {
-          cloud: this.cloud,
+          cloud: this.cloud.url,
           error: this.status.error,
           retry_in_ms: Math.round(delay),
         });
-        await this.pause(delay);
+        await this.cloud.pause(delay);
       }
     }
-  }
-
-  /** Doubling pauses up to the cap, each between half and all of its step (so edges do not retry in step). */
-  private backoff(failures: number): number {
-    const step = Math.min(this.settings.retry_max_ms, RETRY_BASE_MS * 2 ** Math.min(failures - 1, 30));
-    return step / 2 + (this.random() * step) / 2;
-  }
-
-  private pause(ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.stopping.signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.stopping.signal.addEventListener('abort', done);
-    });
-  }
-
-  private async get(
-    path: string,
-    headers: Record<string, string> = {},
-    timeoutMs = 30_000,
-  ): Promise<Response> {
-    const res = await fetch(`${this.cloud}${path}`, {
-      headers: { authorization: `Bearer ${this.settings.key}`, ...headers },
-      signal: AbortSignal.any([this.stopping.signal, AbortSignal.timeout(timeoutMs)]),
-    });
-    if (res.status === 401 || res.status === 403) {
-      await res.body?.cancel();
-      throw new Refused(
-        `the cloud ${this.cloud} refused the edge key (${res.status}): set LOOPAI_CLOUD_KEY to an edge key of that cloud`,
-      );
-    }
-    return res;
   }
 
   /** The manifest when it differs from the one applied (null: unchanged after the long-poll). */
   private async fetchManifest(): Promise<{ value: Manifest; etag: string | null } | null> {
     const wait = this.etag ? this.settings.wait_s : 0;
-    const res = await this.get(
-      `/edge/v1/manifest${wait ? `?wait=${wait}` : ''}`,
-      this.etag ? { 'if-none-match': this.etag } : {},
-      (wait + 15) * 1000,
-    );
+    const res = await this.cloud.request(`/edge/v1/manifest${wait ? `?wait=${wait}` : ''}`, {
+      headers: this.etag ? { 'if-none-match': this.etag } : {},
+      timeoutMs: (wait + 15) * 1000,
+    });
     if (res.status === 304) {
       await res.body?.cancel();
       // still the manifest last applied whole (a lie sent since, and refused, is over)
@@ -223,7 +183,7 @@ export class EdgeSync {
   }
 
   private async fetchBlob(ref: FileDigest, what: string): Promise<Buffer> {
-    const res = await this.get(`/edge/v1/blobs/${ref.sha256}`, {}, 120_000);
+    const res = await this.cloud.request(`/edge/v1/blobs/${ref.sha256}`, { timeoutMs: 120_000 });
     if (res.status !== 200) {
       await res.body?.cancel();
       throw new Error(`${what}: the cloud answered ${res.status} for its file (sha256 ${ref.sha256})`);
@@ -291,31 +251,10 @@ export class EdgeSync {
   private save(at: string): Promise<void> {
     const state: SavedState = {
       format: STATE_FORMAT,
-      cloud: this.cloud,
+      cloud: this.cloud.url,
       synced_at: at,
       apps: Object.fromEntries(this.applied),
     };
     return this.registry.store.edge.writeState(state);
   }
-}
-
-/** What went wrong, with fetch's underlying cause ("fetch failed: ECONNREFUSED"). */
-function reason(err: unknown): string {
-  const { message, cause } = err as Error & { cause?: { code?: string; message?: string } };
-  const why = cause?.code ?? cause?.message;
-  return why ? `${message}: ${why}` : message;
-}
-
-/** A response body of at most `max` bytes (a peer that sends more is cut off and refused). */
-async function readCapped(res: Response, max: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  // leaving the loop early cancels the rest of the body
-  for await (const chunk of res.body ?? []) {
-    size += chunk.length;
-    if (size > max) break;
-    chunks.push(Buffer.from(chunk));
-  }
-  if (size > max) throw new Error(`${what}: the cloud sent more than ${max} bytes`);
-  return Buffer.concat(chunks);
 }

@@ -5,8 +5,11 @@ import type { ExecutionRecord } from '../domain/types';
 import { appendJsonLines, readJsonlFrom, readLastJsonl, readTextOrNull } from './files';
 import type { Layout } from './layout';
 
-/** `YYYY-MM-DD.jsonl` or a worker's `YYYY-MM-DD.<n>.jsonl`: a day file; anything else in the folder is not the log's. */
-const DAY_FILE = /^\d{4}-\d{2}-\d{2}(\.[1-9]\d{0,2})?\.jsonl$/;
+/**
+ * `YYYY-MM-DD.jsonl`, a worker's `YYYY-MM-DD.<n>.jsonl` or, at a cloud, an edge's `YYYY-MM-DD.edge-<name>.jsonl`:
+ * a day file; anything else in the folder is not the log's.
+ */
+const DAY_FILE = /^\d{4}-\d{2}-\d{2}(\.[1-9]\d{0,2}|\.edge-[a-z0-9][a-z0-9-]{0,62})?\.jsonl$/;
 
 /** Newest first by time; a stable sort keeps records of one millisecond in the order given. */
 const newestFirst = (a: ExecutionRecord, b: ExecutionRecord): number =>
@@ -38,6 +41,14 @@ export class ExecutionFiles {
   async append(file: string, lines: string[], what: string): Promise<void> {
     if (!(await fsp.stat(this.layout.appFolderOf(file)).catch(() => null))) return;
     await appendJsonLines(file, lines, what);
+  }
+
+  /** The ids of the records in a day file (each line begins with its id), empty when there is no file. */
+  async idsIn(file: string): Promise<Set<string>> {
+    const text = (await readTextOrNull(file)) ?? '';
+    const ids = new Set<string>();
+    for (const line of text.split('\n')) if (line.startsWith('{"id":"')) ids.add(line.slice(7, 43));
+    return ids;
   }
 
   /** The whole records of day file `name` from byte `offset` on, and the offset after them. */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { checkLoopAppId, checkVersion } from '../domain/ids';
+import { checkLoopAppId, checkVersion, EDGE_NAME } from '../domain/ids';
 
 /** Where everything lives under the data dir. Every id is checked before it becomes part of a path. */
 export class Layout {
@@ -12,6 +12,15 @@ export class Layout {
   /** What an edge keeps about its sync with the cloud (outside loop-apps/, which the watcher follows). */
   edgeState(): string {
     return path.join(this.dataDir, 'edge', 'state.json');
+  }
+
+  /** An edge's telemetry not yet sent to its cloud: one file per batch. */
+  edgeSpool(): string {
+    return path.join(this.dataDir, 'edge', 'spool');
+  }
+  /** What an edge has gathered into batches so far: read offsets and counters. */
+  edgeTelemetry(): string {
+    return path.join(this.dataDir, 'edge', 'telemetry.json');
   }
 
   app(id: string): string {
@@ -62,5 +71,10 @@ export class Layout {
   /** `datasets/executions/YYYY-MM-DD.jsonl` by UTC day; `YYYY-MM-DD.<worker>.jsonl` for one of several workers. */
   executions(id: string, day: string, worker: number | null = null): string {
     return path.join(this.executionsDir(id), worker === null ? `${day}.jsonl` : `${day}.${worker}.jsonl`);
+  }
+  /** At a cloud: the samples an edge sent, by the day they ran (`YYYY-MM-DD.edge-<name>.jsonl`). */
+  edgeExecutions(id: string, day: string, edge: string): string {
+    if (!EDGE_NAME.test(edge)) throw new Error(`'${edge.slice(0, 80)}' is not an edge name`);
+    return path.join(this.executionsDir(id), `${day}.edge-${edge}.jsonl`);
   }
 }
