@@ -23,7 +23,11 @@ export const EDGE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** A host name made into an edge name (lower case; anything else than letters, digits and '-' becomes '-'). */
 export const edgeName = (host: string): string =>
-  host.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').slice(0, 63) || 'edge';
+  host
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 63) || 'edge';
 
 /** `v3` → 3; anything else → undefined. */
 export function versionNumber(name: string): number | undefined {

@@ -46,8 +46,17 @@ export class EdgeFiles {
   /** The spooled batches, oldest first, with their sizes. */
   async spooled(): Promise<Array<{ name: string; size: number }>> {
     const dir = this.layout.edgeSpool();
-    const names = (await fsp.readdir(dir).catch(() => [] as string[])).filter((n) => SPOOL_FILE.test(n)).sort();
-    const sizes = await Promise.all(names.map((n) => fsp.stat(path.join(dir, n)).then((s) => s.size, () => 0)));
+    const names = (await fsp.readdir(dir).catch(() => [] as string[]))
+      .filter((n) => SPOOL_FILE.test(n))
+      .sort();
+    const sizes = await Promise.all(
+      names.map((n) =>
+        fsp.stat(path.join(dir, n)).then(
+          (s) => s.size,
+          () => 0,
+        ),
+      ),
+    );
     return names.map((name, i) => ({ name, size: sizes[i] }));
   }
 
