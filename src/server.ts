@@ -35,6 +35,8 @@ import { EdgeSync } from './edge/sync';
 import { CloudClient } from './edge/cloud-client';
 import { ManifestPublisher } from './edge/publisher';
 import { edgeRoutes } from './http/routes/edge';
+import { TelemetryIntake } from './edge/intake';
+import { TelemetryShipper } from './edge/telemetry';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -155,8 +157,7 @@ export async function startServer(
     sampleInputs,
     metrics,
     // the leader reads every worker's log: each writes what it holds first
-    flushExecutions: async () =>
-      void (await Promise.all([executions.flush(), bus?.broadcast({ type: 'flush' })])),
+    flushExecutions: () => flushExecutions(),
     logger: log,
   });
   const policy = new ImprovementPolicy(lifecycle, synthesizer, validator, log, webhooks.notify);
@@ -165,14 +166,22 @@ export async function startServer(
   // an edge serves what its cloud made; a cloud publishes what it serves to its edges
   const cloud = settings.role === 'edge' ? new CloudClient(settings.cloud, stopping.signal) : null;
   const edge = cloud ? new EdgeSync(registry, cloud, settings.cloud, log) : null;
+  const flushExecutions = async () =>
+    void (await Promise.all([executions.flush(), bus?.broadcast({ type: 'flush' })]));
+  const shipper =
+    cloud && leads
+      ? new TelemetryShipper(registry, cloud, settings.edge, metrics, log, flushExecutions)
+      : null;
   const publisher = settings.role === 'cloud' ? new ManifestPublisher(registry, log) : null;
+  const intake = settings.role === 'cloud' ? new TelemetryIntake(registry, validator, log) : null;
   let loaded = false;
 
   // the watcher walks the tree on its own threads while the apps load: a change made meanwhile reloads its app
-  await Promise.all([watcher.start(), registry.loadAll(), edge?.restore()]);
+  await Promise.all([watcher.start(), registry.loadAll(), edge?.restore(), shipper?.restore()]);
   if (leads) scheduler.start(!edge);
   if (leads) edge?.start();
   else edge?.follow();
+  shipper?.start();
   if (bus) serveBus(bus, { registry, executions, sampleInputs });
   loaded = true;
   const isReady = () => loaded && (edge?.ready ?? true);
@@ -194,8 +203,13 @@ export async function startServer(
     role: settings.role,
     edge: edge ?? undefined,
     routers: [jobRoutes(synthesizer.jobs)],
-    openRouters: [dashboardRoutes(), ...(publisher ? [edgeRoutes(publisher, auth, stopping.signal)] : [])],
-    loopAppRouters: [improvementRoutes({ lifecycle, validator, policy, bodyLimits })],
+    openRouters: [
+      dashboardRoutes(),
+      ...(publisher && intake ? [edgeRoutes({ publisher, intake }, auth, bodyLimits, stopping.signal)] : []),
+    ],
+    loopAppRouters: [
+      improvementRoutes({ lifecycle, validator, policy, bodyLimits, edgeFeedback: shipper ?? undefined }),
+    ],
   });
   const server = http.createServer(
     leads ? handler : workerHandler(handler, leaderProxy(bus!.leaderSocket, log)),
@@ -219,6 +233,7 @@ export async function startServer(
       await Promise.all([server, internal].map((s) => s && closeServer(s)));
       await watcher.close();
       await edge?.close();
+      await shipper?.close(); // what the log gained since the last batch is spooled for the next run
       await scheduler.close(); // validation passes in flight finish (their oracles stopped) before what they use
       webhooks.close();
       await synthesizer.jobs.idle();

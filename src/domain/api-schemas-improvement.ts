@@ -80,9 +80,18 @@ const interval = {
 
 export const analyticsSchema = {
   type: 'object',
-  required: ['loop_app_id', 'days', 'summary'],
+  required: ['loop_app_id', 'days', 'summary', 'edges'],
   properties: {
     loop_app_id: { type: 'string' },
+    edges: {
+      type: 'object',
+      description:
+        "At a cloud: each edge's totals as it last sent them (days and summary count every edge and the cloud together)",
+      additionalProperties: {
+        type: 'object',
+        properties: { executions: integer, errors: integer, samples: integer },
+      },
+    },
     days: {
       type: 'array',
       items: {

@@ -142,6 +142,8 @@ export interface ExecutionRecord {
   /** Picked for checking by an oracle, and by which rule. */
   sampled?: boolean;
   sample_rule?: SampleRule;
+  /** At a cloud: the edge that ran it (its samples and the executions its feedback is about). */
+  edge?: string;
 }
 
 export type SampleRule = 'random' | 'uncertainty';
@@ -159,6 +161,8 @@ export interface Verdict {
   correct: boolean;
   /** When the verdict was made. */
   validated_at: string;
+  /** Feedback an edge sent: its id, so that a batch sent again records it once. */
+  feedback_id?: string;
 }
 
 /** One improvement decision: a line of `datasets/events.jsonl`. */

@@ -46,7 +46,11 @@ export class ManifestPublisher {
 
   /** The manifest for a key limited to `scope` (null: every app). */
   async current(scope: ReadonlySet<string> | null): Promise<Published> {
-    while (this.refreshing || this.dirty.size || !this.fresh) await (this.refreshing ??= this.refresh());
+    while (this.refreshing || this.dirty.size || !this.fresh) {
+      // cleared once settled, never inside refresh(): with nothing to read it settles before it is assigned
+      this.refreshing ??= this.refresh().finally(() => (this.refreshing = null));
+      await this.refreshing;
+    }
     const key = scope ? [...scope].sort().join(',') : '*';
     let published = this.built.get(key);
     if (!published) this.built.set(key, (published = this.publish(scope)));
@@ -107,20 +111,16 @@ export class ManifestPublisher {
   }
 
   private async refresh(): Promise<void> {
-    try {
-      const ids = this.fresh ? [...this.dirty] : this.registry.list().map((a) => a.id);
-      this.fresh = true;
-      this.dirty.clear();
-      for (const id of ids) {
-        const app = this.registry.get(id);
-        const entry = app ? await this.entryOf(app).catch((err: Error) => this.unreadable(id, err)) : null;
-        if (entry) this.entries.set(id, entry);
-        else this.entries.delete(id);
-      }
-      this.built.clear();
-    } finally {
-      this.refreshing = null;
+    const ids = this.fresh ? [...this.dirty] : this.registry.list().map((a) => a.id);
+    this.fresh = true;
+    this.dirty.clear();
+    for (const id of ids) {
+      const app = this.registry.get(id);
+      const entry = app ? await this.entryOf(app).catch((err: Error) => this.unreadable(id, err)) : null;
+      if (entry) this.entries.set(id, entry);
+      else this.entries.delete(id);
     }
+    this.built.clear();
   }
 
   private unreadable(id: string, err: Error): null {

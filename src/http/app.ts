@@ -85,11 +85,14 @@ function expressRoutes(stack: Layer[], prefix: string): RouteInfo[] {
   });
 }
 
+/** Feedback is taken on an edge (and sent on to the cloud with its telemetry). */
+const FEEDBACK = /^\/loop-apps\/[^/]+\/feedback$/;
+
 /** An edge serves what its cloud made: it reads and executes, and every write goes to the cloud. */
 const readOnly =
   (cloud: string): express.RequestHandler =>
   (req, _res, next) => {
-    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    if (req.method === 'GET' || req.method === 'HEAD' || FEEDBACK.test(req.path)) return next();
     throw new ApiError(
       'edge_read_only',
       `this server is an edge of ${cloud}: it serves what that cloud makes; send ${req.method} ${req.path} to the cloud`,

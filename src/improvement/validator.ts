@@ -3,7 +3,16 @@ import type { Logger } from '../logger';
 import type { Registry } from '../runtime/registry';
 import { KeyedLock } from '../store/keyed-lock';
 import { wilson, type DailyStat } from '../telemetry/analytics';
-import { dailyStats, dropDaysBefore, totalsOf, type Totals } from '../telemetry/daily-stats';
+import {
+  dailyStats,
+  dropDaysBefore,
+  emptyDailyCounters,
+  keepLatest,
+  mergeDailyCounters,
+  totalsOf,
+  type DailyCounters,
+  type Totals,
+} from '../telemetry/daily-stats';
 import type { Metrics } from '../telemetry/metrics';
 import type { SampleInputs } from '../telemetry/sampler';
 import type { Oracle } from './oracles';
@@ -55,6 +64,8 @@ export interface Analytics {
   loop_app_id: string;
   days: DailyStat[];
   summary: AnalyticsSummary;
+  /** At a cloud: each edge's own totals (days and summary count them in). */
+  edges: Record<string, Totals>;
 }
 
 /**
@@ -116,11 +127,24 @@ export class Validator {
     });
   }
 
-  /** A person's (or a consumer app's) answer for one execution, sampled or not (see FeedbackRecorder). */
-  feedback(id: string, body: unknown): Promise<Verdict> {
+  /**
+   * A person's (or a consumer app's) answer for one execution, sampled or not (see FeedbackRecorder);
+   * `feedbackId` names feedback an edge sent on.
+   */
+  feedback(id: string, body: unknown, feedbackId?: string): Promise<Verdict> {
     const app = this.registry.require(id);
-    const answer = checkFeedback(app, body);
+    const answer = { ...checkFeedback(app, body), feedbackId };
     return this.withCurrentState(id, (state) => this.feedbackRecorder.record(app, state, answer));
+  }
+
+  /** Counters an edge sent for an app (cumulative per day): kept per edge, counted in with the cloud's own. */
+  edgeCounters(id: string, edge: string, counters: DailyCounters): Promise<void> {
+    this.registry.require(id);
+    return this.lock.run(id, async () => {
+      const state = await this.states.get(id);
+      keepLatest((state.edges[edge] ??= emptyDailyCounters()), counters);
+      await this.states.save(id, state);
+    });
   }
 
   /** Samples waiting for a verdict, oldest first (see reviewQueue). */
@@ -159,7 +183,8 @@ export class Validator {
       if (ingested) await this.states.save(id, s);
       return s;
     });
-    const days = dailyStats(state.stats, app.config.validation.cost_per_call);
+    const cost = app.config.validation.cost_per_call;
+    const days = dailyStats(mergeDailyCounters([state.stats, ...Object.values(state.edges)]), cost);
     const active = app.program?.version ?? null;
     const window = windowAccuracy(state, active);
     return {
@@ -176,6 +201,9 @@ export class Validator {
         dropped: state.dropped,
         validated_at: state.validated_at,
       },
+      edges: Object.fromEntries(
+        Object.entries(state.edges).map(([edge, c]) => [edge, totalsOf(dailyStats(c, cost))]),
+      ),
     };
   }
 
@@ -195,6 +223,7 @@ export class Validator {
       const state = await this.states.get(id);
       for (const name of old) delete state.cursors[name];
       dropDaysBefore(state.stats, statsCutoff);
+      for (const counters of Object.values(state.edges)) dropDaysBefore(counters, statsCutoff);
       if (old.length) await this.states.save(id, state);
       return old;
     });

@@ -63,6 +63,33 @@ export function countVerdict(
 export const oracleCallsOn = (stats: DailyCounters, day: string): number =>
   Object.values(stats[day] ?? {}).reduce((n, c) => n + c.oracle_calls, 0);
 
+/** Counters added together (a cloud's own and each of its edges'). */
+export function mergeDailyCounters(all: DailyCounters[]): DailyCounters {
+  const out = emptyDailyCounters();
+  for (const stats of all) {
+    for (const [day, versions] of Object.entries(stats)) {
+      for (const [version, c] of Object.entries(versions)) addCounters(countersOf(out, day, version), c);
+    }
+  }
+  return out;
+}
+
+/**
+ * Counters an edge keeps from the start of each day, sent again and again: each day and version sent replaces
+ * the one kept, unless it counts fewer executions (an older batch arriving late).
+ */
+export function keepLatest(kept: DailyCounters, sent: DailyCounters): void {
+  for (const [day, versions] of Object.entries(sent)) {
+    for (const [version, c] of Object.entries(versions)) {
+      const current = kept[day]?.[version];
+      if (current && current.executions > c.executions) continue;
+      const fresh = countersOf(kept, day, version);
+      Object.assign(fresh, emptyCounters(), { latency: dict<number>() });
+      addCounters(fresh, c);
+    }
+  }
+}
+
 /** Forgets the days before `cutoff` (YYYY-MM-DD). */
 export function dropDaysBefore(stats: DailyCounters, cutoff: string): void {
   for (const day of Object.keys(stats)) if (day < cutoff) delete stats[day];

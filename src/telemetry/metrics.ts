@@ -66,6 +66,18 @@ export class Metrics {
     help: 'Execution log lines given up: writes kept failing (a full disk) past the backlog cap, or a record could not be serialised',
     registers: [this.registry],
   });
+  private readonly spoolDropped = new client.Counter({
+    name: 'loopai_edge_spool_dropped_total',
+    help: 'Telemetry batches an edge gave up: the spool was full (edge.spool_max_mb), or the cloud refused one as invalid',
+    labelNames: ['why'],
+    registers: [this.registry],
+  });
+  private readonly spoolBytes = new client.Gauge({
+    name: 'loopai_edge_spool_bytes',
+    help: 'Telemetry an edge holds for its cloud, not yet sent, in bytes',
+    registers: [this.registry],
+    aggregator: 'max',
+  });
   private readonly accuracy = new client.Gauge({
     name: 'loopai_accuracy',
     help: 'Accuracy of the active version over its latest verdicts (validation.window)',
@@ -119,6 +131,14 @@ export class Metrics {
 
   executionLinesDropped(lines: number): void {
     this.executionLogDropped.inc(lines);
+  }
+
+  edgeSpoolBytes(bytes: number): void {
+    this.spoolBytes.set(bytes);
+  }
+
+  edgeSpoolDropped(batches: number, why: 'full' | 'refused'): void {
+    this.spoolDropped.inc({ why }, batches);
   }
 
   setAccuracy(appId: string, version: string, accuracy: number | null): void {

@@ -205,4 +205,32 @@ describe('the edge API of a cloud', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(changed.body.apps[1].config.status).toBe('paused');
   });
+
+  test('telemetry is checked before any of it is kept, and only for the apps of the key', async () => {
+    const batch = (edge: string, app: string) => ({
+      format: 'loopai-edge-telemetry/1',
+      batch_id: '0b7c6f5e-7d1a-4c3e-9a8b-1f2e3d4c5b6a',
+      edge,
+      created_at: new Date().toISOString(),
+      apps: [{ loop_app_id: app, samples: [], feedback: [], counters: {} }],
+    });
+    const send = (body: unknown, key: string) => call(cloud.url, 'POST', '/edge/v1/telemetry', body, as(key));
+    expect((await send(batch('../../etc', 'app-one'), keys.edge)).status).toBe(400);
+    expect((await send({ format: 'something else' }, keys.edge)).status).toBe(400);
+    expect((await send(batch('edge-1', 'app-one'), keys.execute)).status).toBe(403);
+    const other = await send(batch('edge-1', 'app-two'), keys.partial);
+    expect(other.status).toBe(200);
+    expect(other.body.skipped).toEqual({ 'app-two': 'the key may not send for this app' });
+  });
+});
+
+test('a cloud with no apps yet answers its edges', async () => {
+  const empty = await startTestServer(tmpDataDir(), { role: 'cloud' });
+  try {
+    const res = await call(empty.url, 'GET', '/edge/v1/manifest');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ format: FORMAT, apps: [] });
+  } finally {
+    await empty.close();
+  }
 });

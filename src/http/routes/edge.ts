@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import type { Request, Router } from 'express';
 import { badRequest, notFound } from '../../domain/errors';
+import type { TelemetryIntake } from '../../edge/intake';
+import { readJson, type BodyLimits } from '../body';
 import type { ManifestPublisher } from '../../edge/publisher';
 import type { Auth } from '../auth';
 import { caseSensitiveRouter } from '../router';
@@ -8,13 +10,21 @@ import { caseSensitiveRouter } from '../router';
 /** The longest long-poll a manifest request may ask for, in seconds. */
 const MAX_WAIT_S = 60;
 const SHA256 = /^[0-9a-f]{64}$/;
+/** The largest telemetry batch (an edge sends at most 500 samples in one, each with its input). */
+const MAX_TELEMETRY_BYTES = 64 * 1024 * 1024;
 
 /**
  * The cloud's edge API (`/edge/v1/`): the manifest, with an ETag and a long-poll (`?wait=30` with
  * `If-None-Match` answers as soon as it changes, or 304 after 30 s), and files by digest. An edge key (or an
- * admin key) is checked before any work; an edge key limited to some apps sees only those, files included.
+ * admin key) is checked before any work; an edge key limited to some apps sees only those, files included, and
+ * may send telemetry (`POST /edge/v1/telemetry`) for those only.
  */
-export function edgeRoutes(publisher: ManifestPublisher, auth: Auth, closing: AbortSignal): Router {
+export function edgeRoutes(
+  { publisher, intake }: { publisher: ManifestPublisher; intake: TelemetryIntake },
+  auth: Auth,
+  limits: BodyLimits,
+  closing: AbortSignal,
+): Router {
   const router = caseSensitiveRouter();
   const scopeOf = (req: Request) => auth.check(req.headers, { role: 'edge' })?.apps ?? null;
 
@@ -52,6 +62,11 @@ export function edgeRoutes(publisher: ManifestPublisher, auth: Auth, closing: Ab
     }
     res.set('Cache-Control', 'public, max-age=31536000, immutable');
     res.type('application/octet-stream').send(data);
+  });
+  router.post('/edge/v1/telemetry', async (req, res) => {
+    const scope = scopeOf(req);
+    const batch = await readJson(req, { ...limits, maxBytes: MAX_TELEMETRY_BYTES });
+    res.json(await intake.receive(batch, scope));
   });
   return router;
 }

@@ -7,12 +7,15 @@ import type { Lifecycle } from '../../runtime/lifecycle';
 import { readJson, type BodyLimits } from '../body';
 import { limitOf } from '../query';
 import { jobAccepted } from './jobs';
+import type { TelemetryShipper } from '../../edge/telemetry';
 
 export interface ImprovementRoutesDeps {
   lifecycle: Lifecycle;
   validator: Validator;
   policy: ImprovementPolicy;
   bodyLimits: BodyLimits;
+  /** On an edge: feedback is checked there and sent on to the cloud, which judges it (202). */
+  edgeFeedback?: TelemetryShipper;
 }
 
 /** Validation, feedback, analytics and improvement of one Loop App: `/loop-apps/{id}/…`. */
@@ -21,10 +24,15 @@ export function improvementRoutes({
   validator,
   policy,
   bodyLimits,
+  edgeFeedback,
 }: ImprovementRoutesDeps): Router {
   const router = caseSensitiveRouter();
 
   router.post('/:id/feedback', async (req, res) => {
+    if (edgeFeedback) {
+      res.status(202).json(await edgeFeedback.feedback(req.params.id, await readJson(req, bodyLimits)));
+      return;
+    }
     const verdict = await validator.feedback(req.params.id, await readJson(req, bodyLimits));
     res.status(201).json({
       execution_id: verdict.execution_id,

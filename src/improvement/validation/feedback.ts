@@ -12,6 +12,8 @@ import { verdictFor, type VerdictCommitter } from './verdicts';
 export interface FeedbackAnswer {
   executionId: string;
   expected: unknown;
+  /** Set for feedback an edge sent on (see edge/intake.ts). */
+  feedbackId?: string;
 }
 
 /** Checks a feedback body against the app's output schema; a 400 says what to fix. */
@@ -55,6 +57,7 @@ export class FeedbackRecorder {
       (await this.findExecution(app.id, executionId));
     const input = this.sampleInputs.get(app.id, executionId) ?? sample.input;
     const verdict = verdictFor(sample, input ?? null, answer.expected, 'human', app);
+    if (answer.feedbackId) verdict.feedback_id = answer.feedbackId;
     await this.committer.commit(app, state, [verdict]);
     return verdict;
   }

@@ -60,11 +60,15 @@ export interface ValidationState {
   policy: PolicyState;
   /** When a validation pass last ran (null before the first): accuracy and savings are as of then. */
   validated_at: string | null;
+  /** At a cloud: each edge's counters as it last sent them (cumulative per day and version: a resend replaces). */
+  edges: Record<string, DailyCounters>;
 }
 
 /** state.json as written by this or an earlier release; every field may be missing. */
-export type SavedState = Partial<Omit<ValidationState, 'stats'>> & {
-  stats?: Record<string, Record<string, Partial<Counters>>>;
+type SavedCounters = Record<string, Record<string, Partial<Counters>>>;
+export type SavedState = Partial<Omit<ValidationState, 'stats' | 'edges'>> & {
+  stats?: SavedCounters;
+  edges?: Record<string, SavedCounters>;
 };
 
 /** A saved state into a live one: maps keyed by data become null-prototype ones, missing fields start empty. */
@@ -80,6 +84,7 @@ export function restoreState(saved: SavedState): ValidationState {
     dropped: saved.dropped ?? 0,
     policy: saved.policy ?? {},
     validated_at: typeof saved.validated_at === 'string' ? saved.validated_at : null,
+    edges: dictOf(Object.entries(saved.edges ?? {}).map(([edge, c]) => [edge, restoreDailyCounters(c)])),
   };
 }
 
