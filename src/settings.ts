@@ -31,7 +31,7 @@ export interface Settings {
   workers: number;
   /** `all`: one server that learns and serves; `cloud`: that plus the edge API; `edge`: a replica of a cloud. */
   role: Role;
-  /** For an edge: the cloud it syncs from, and its `edge` key there. */
+  /** For an edge: the cloud it syncs from, and its `edge` key there (none for a cloud without keys, on loopback). */
   cloud: CloudSettings;
   /** For an edge: its name at the cloud and how it sends telemetry there. */
   edge: EdgeSettings;
@@ -288,9 +288,9 @@ export function loadSettings(overrides: Partial<Settings> = {}, env: Env = proce
     const why = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
     throw new Error(`invalid settings (${file} and environment): ${why}`);
   }
-  if (layered.role === 'edge' && (!layered.cloud.url || !layered.cloud.key)) {
+  if (layered.role === 'edge' && !layered.cloud.url) {
     throw new Error(
-      'an edge needs its cloud: set LOOPAI_CLOUD_URL (or --cloud URL) and LOOPAI_CLOUD_KEY, an edge key of that cloud',
+      'an edge needs its cloud: set LOOPAI_CLOUD_URL (or --cloud URL), and LOOPAI_CLOUD_KEY to an edge key of that cloud',
     );
   }
   return { ...layered, data_dir: path.resolve(layered.data_dir) };

@@ -45,22 +45,36 @@ export function checkVersion(name: unknown): string {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
- * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then random bits. Time-ordered, so an execution id names the
- * day file its record went to, and feedback finds it without searching every day.
+ * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, a 12-bit counter, then random bits. Time-ordered, so an
+ * execution id names the day file its record went to, and feedback finds it without searching every day; the
+ * counter (RFC 9562's method 1, from a random start each millisecond) orders the ids one process makes within a
+ * millisecond as they were made.
  */
 export function executionId(now = Date.now()): string {
-  // randomUUID is a v4 with its variant bits set and is fast (pooled entropy): keep its random part, put the
-  // time in front and the version nibble 7
-  if (now !== lastMs) {
+  if (now !== lastMs && now !== borrowedFrom) {
     lastMs = now;
-    const time = now.toString(16).padStart(12, '0');
+    borrowedFrom = -1;
+    counter = Math.floor(Math.random() * 2048);
+  } else if (++counter > 0xfff) {
+    // more than 2,048 ids in a millisecond: borrow the next one, so the order holds
+    borrowedFrom = now;
+    lastMs += 1;
+    counter = 0;
+  }
+  if (lastMs !== prefixMs) {
+    prefixMs = lastMs;
+    const time = lastMs.toString(16).padStart(12, '0');
     timePrefix = `${time.slice(0, 8)}-${time.slice(8, 12)}-7`;
   }
-  return timePrefix + crypto.randomUUID().slice(15);
+  // randomUUID is a v4 with its variant bits set and is fast (pooled entropy): keep its random tail
+  return timePrefix + counter.toString(16).padStart(3, '0') + crypto.randomUUID().slice(18);
 }
 
-/** The time part of the last id: the clock moves once a millisecond, ids come much faster. */
+/** The time and counter of the last id, the clock reading that borrowed it, and the time of the prefix. */
 let lastMs = -1;
+let borrowedFrom = -1;
+let counter = 0;
+let prefixMs = -1;
 let timePrefix = '';
 
 /** The UTC day (YYYY-MM-DD) a UUIDv7 execution id was made on; null for any other id. */

@@ -27,7 +27,10 @@ export class CloudClient {
   ): Promise<Response> {
     const res = await fetch(`${this.url}${path}`, {
       method: init.method ?? 'GET',
-      headers: { authorization: `Bearer ${this.settings.key}`, ...init.headers },
+      headers: {
+        ...(this.settings.key ? { authorization: `Bearer ${this.settings.key}` } : {}),
+        ...init.headers,
+      },
       body: init.body,
       signal: AbortSignal.any([this.stopping, AbortSignal.timeout(init.timeoutMs ?? 30_000)]),
     });

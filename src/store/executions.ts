@@ -11,9 +11,9 @@ import type { Layout } from './layout';
  */
 const DAY_FILE = /^\d{4}-\d{2}-\d{2}(\.[1-9]\d{0,2}|\.edge-[a-z0-9][a-z0-9-]{0,62})?\.jsonl$/;
 
-/** Newest first by time; a stable sort keeps records of one millisecond in the order given. */
+/** Newest first by time, then by id (the ids one process makes within a millisecond are in the order made). */
 const newestFirst = (a: ExecutionRecord, b: ExecutionRecord): number =>
-  a.ts < b.ts ? 1 : a.ts > b.ts ? -1 : 0;
+  a.ts < b.ts ? 1 : a.ts > b.ts ? -1 : a.id < b.id ? 1 : -1;
 
 /**
  * The execution log on disk: `datasets/executions/YYYY-MM-DD.jsonl`, one file per UTC day, or with several
@@ -67,13 +67,7 @@ export class ExecutionFiles {
       const records = await Promise.all(
         shards.map((name) => readLastJsonl<ExecutionRecord>(this.file(id, name), want)),
       );
-      // each shard's lines are in the order they were written: reversed, the same millisecond stays newest first
-      out.push(
-        ...records
-          .flatMap((lines) => lines.reverse())
-          .sort(newestFirst)
-          .slice(0, want),
-      );
+      out.push(...records.flat().sort(newestFirst).slice(0, want));
     }
     return out;
   }

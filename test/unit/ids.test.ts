@@ -78,10 +78,11 @@ describe('execution ids', () => {
     expect(checkExecutionId(id)).toBe(id);
   });
 
-  test('unique within one millisecond, ordered across milliseconds', () => {
+  test('unique and in the order made within one millisecond, ordered across milliseconds', () => {
     const now = Date.now();
-    const ids = Array.from({ length: 1000 }, () => executionId(now));
+    const ids = Array.from({ length: 5000 }, () => executionId(now));
     expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
     const later = executionId(now + 1);
     expect(ids.every((id) => id < later)).toBe(true);
   });
