@@ -194,10 +194,11 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
   },
   '/loop-apps/{id}/feedback': {
     post: {
-      summary: 'The right output for an execution (sampled or not)',
+      summary:
+        'The right output for an execution (sampled or not): 201 with the verdict; on an edge 202, sent on to the cloud, which judges it',
       tag: 'Improvement',
       body: 'FeedbackRequest',
-      ok: { 201: 'FeedbackResponse' },
+      ok: { 201: 'FeedbackResponse', 202: { mediaType: 'application/json' } },
     },
   },
   '/loop-apps/{id}/review-queue': {
@@ -270,6 +271,15 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       summary: 'A file a manifest names, by the hex sha256 of its bytes (needs an edge or admin key)',
       tag: 'Edge',
       ok: { 200: { mediaType: 'application/octet-stream' } },
+      role: 'cloud',
+    },
+  },
+  '/edge/v1/telemetry': {
+    post: {
+      summary:
+        "An edge's telemetry batch: samples, day counters and feedback; each sample and feedback is kept once however often it is sent",
+      tag: 'Edge',
+      ok: { 200: { mediaType: 'application/json' } },
       role: 'cloud',
     },
   },

@@ -38,6 +38,7 @@ describe('validation state', () => {
       dropped: 0,
       policy: {},
       validated_at: null,
+      edges: {},
     });
     const saved = {
       cursors: { '2025-06-01.jsonl': 120 },
@@ -50,6 +51,9 @@ describe('validation state', () => {
       dropped: 2,
       policy: { last_attempt: 1 },
       validated_at: '2025-06-02T00:00:00.000Z',
+      edges: {
+        'edge-1': { '2025-06-01': { v1: { executions: 4, validations: 1, correct: 1, latency: { 3: 4 } } } },
+      },
     };
     const state = restoreState(saved);
     expect(JSON.parse(JSON.stringify(state))).toEqual({
@@ -64,6 +68,21 @@ describe('validation state', () => {
             correct: 1,
             oracle_calls: 0,
             latency: { 3: 4 },
+          },
+        },
+      },
+      edges: {
+        'edge-1': {
+          '2025-06-01': {
+            v1: {
+              executions: 4,
+              errors: 0,
+              samples: 0,
+              validations: 1,
+              correct: 1,
+              oracle_calls: 0,
+              latency: { 3: 4 },
+            },
           },
         },
       },
