@@ -1,12 +1,24 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
+import * as core from 'kubernetes-models/v1';
+import * as apps from 'kubernetes-models/apps/v1';
+import * as autoscaling from 'kubernetes-models/autoscaling/v2';
+import * as policy from 'kubernetes-models/policy/v1';
 import { loadSettings } from '../src/settings';
 
 // deploy/k8s: every object checked against the Kubernetes API schema (kubernetes-models, no cluster needed), and
 // the parts wired together as the README says (CI also renders the kustomization with Debian's kubectl).
 
 const DIR = path.join(__dirname, '..', 'deploy', 'k8s');
+/** kubernetes-models: one module per API group version, one class per kind (its `validate` checks the schema). */
+const MODELS: Record<string, Record<string, unknown>> = {
+  v1: core,
+  'apps/v1': apps,
+  'autoscaling/v2': autoscaling,
+  'policy/v1': policy,
+};
 
 interface K8sObject {
   apiVersion: string;
@@ -41,18 +53,14 @@ describe('the Kubernetes manifests', () => {
   test.each(objects.map((o) => [`${o.kind} ${o.metadata.name}`, o] as const))(
     '%s is valid against the Kubernetes API schema',
     (_name, object) => {
-      // kubernetes-models: one module per API group version (core `v1` included), one class per kind
-      const group = require(`kubernetes-models/${object.apiVersion}`) as Record<
-        string,
-        new (o: object) => { validate(): void }
-      >;
+      const group = MODELS[object.apiVersion] as Record<string, new (o: object) => { validate(): void }>;
       expect(group[object.kind]).toBeDefined();
       expect(() => new group[object.kind](object).validate()).not.toThrow();
     },
   );
 
   test('the schema check fails on a broken object (it is a real check)', () => {
-    const { Deployment } = require('kubernetes-models/apps/v1');
+    const { Deployment } = apps;
     const broken = JSON.parse(JSON.stringify(find('Deployment', 'loopai-edge')));
     broken.spec.replicas = 'two';
     expect(() => new Deployment(broken).validate()).toThrow(/replicas/);
@@ -83,7 +91,7 @@ describe('the Kubernetes manifests', () => {
     expect(cloud.role).toBe('cloud');
     const service = find('Service', 'loopai-cloud');
     expect(edge.cloud.url).toBe(`http://${service.metadata.name}:${service.spec.ports[0].port}`);
-    const sha256 = require('node:crypto').createHash('sha256').update(edge.cloud.key!).digest('hex');
+    const sha256 = crypto.createHash('sha256').update(edge.cloud.key!).digest('hex');
     expect(cloud.auth.api_keys).toContainEqual(expect.objectContaining({ role: 'edge', key_sha256: sha256 }));
   });
 
