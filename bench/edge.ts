@@ -131,6 +131,7 @@ async function main(): Promise<void> {
     // telemetry lag (the edge gathers every telemetry_interval_ms, 2 s by default)
     const lags: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
+      await sleep(Math.random() * 2000); // executions come at any moment of the gathering interval
       const began = performance.now();
       const res = await post(edges[0].url, '/loop-apps/sampled/execute', { input: { text: `lag ${round}` } });
       const id = String(res.body.execution_id);
@@ -147,7 +148,7 @@ async function main(): Promise<void> {
     // req/s
     const body = JSON.stringify({ input: { text: 'WIN a FREE prize now', sender: 'promo@win.example' } });
     const execute = (s: Started) => `${s.url}/loop-apps/spam-detector-001/execute`;
-    const onCloud = await saturate(execute(cloud), body, 32, SECONDS);
+    const onCloud = await saturate(execute(cloud), body, 32, SECONDS, { authorization: `Bearer ${ADMIN}` });
     const onEdge = await saturate(execute(edges[0]), body, 32, SECONDS);
     rows.push([
       'execute req/s, learned spam model: cloud',

@@ -16,11 +16,12 @@ export async function saturate(
   body: string,
   connections: number,
   seconds: number,
+  headers: Record<string, string> = {},
 ): Promise<Load> {
   const result = await autocannon({
     url,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body,
     connections,
     duration: seconds,
