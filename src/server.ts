@@ -37,6 +37,7 @@ import { ManifestPublisher } from './edge/publisher';
 import { edgeRoutes } from './http/routes/edge';
 import { TelemetryIntake } from './edge/intake';
 import { TelemetryShipper } from './edge/telemetry';
+import { bundleRoutes } from './http/routes/bundles';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -164,21 +165,31 @@ export async function startServer(
   const scheduler = new Scheduler(registry, validator, policy, log);
   const watcher = new AppWatcher(store.layout.appsDir, (id) => registry.reloadChanged(id), log);
   // an edge serves what its cloud made; a cloud publishes what it serves to its edges
-  const cloud = settings.role === 'edge' ? new CloudClient(settings.cloud, stopping.signal) : null;
-  const edge = cloud ? new EdgeSync(registry, cloud, settings.cloud, log) : null;
+  const isEdge = settings.role === 'edge';
+  const cloud = isEdge && settings.cloud.url ? new CloudClient(settings.cloud, stopping.signal) : null;
+  const edge = isEdge ? new EdgeSync(registry, cloud, settings.cloud, log) : null;
   const flushExecutions = async () =>
     void (await Promise.all([executions.flush(), bus?.broadcast({ type: 'flush' })]));
   const shipper =
     cloud && leads
       ? new TelemetryShipper(registry, cloud, settings.edge, metrics, log, flushExecutions)
       : null;
-  const publisher = settings.role === 'cloud' ? new ManifestPublisher(registry, log) : null;
+  // what an edge is fed: the cloud's manifest, or a bundle exported from any server that learns
+  const publisher = isEdge ? null : new ManifestPublisher(registry, log);
   const intake = settings.role === 'cloud' ? new TelemetryIntake(registry, validator, log) : null;
   let loaded = false;
 
   // the watcher walks the tree on its own threads while the apps load: a change made meanwhile reloads its app
   await Promise.all([watcher.start(), registry.loadAll(), edge?.restore(), shipper?.restore()]);
   if (leads) scheduler.start(!edge);
+  if (leads && edge && settings.edge.bundle) {
+    await edge.importBundle(settings.edge.bundle).catch((err: Error) =>
+      log.error('the bundle could not be applied; what was there keeps serving', {
+        bundle: settings.edge.bundle,
+        error: err.message,
+      }),
+    );
+  }
   if (leads) edge?.start();
   else edge?.follow();
   shipper?.start();
@@ -202,7 +213,15 @@ export async function startServer(
     isReady,
     role: settings.role,
     edge: edge ?? undefined,
-    routers: [jobRoutes(synthesizer.jobs)],
+    routers: [
+      jobRoutes(synthesizer.jobs),
+      bundleRoutes({
+        registry,
+        publisher: publisher ?? undefined,
+        edge: edge ?? undefined,
+        maxBytes: settings.max_examples_bytes,
+      }),
+    ],
     openRouters: [
       dashboardRoutes(),
       ...(publisher && intake ? [edgeRoutes({ publisher, intake }, auth, bodyLimits, stopping.signal)] : []),

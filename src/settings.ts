@@ -44,6 +44,8 @@ export interface EdgeSettings {
   spool_max_mb: number;
   /** How often new executions are gathered into a batch and the spool is sent. */
   telemetry_interval_ms: number;
+  /** An offline bundle applied at start (`loopai export`): for an edge with no link to its cloud. */
+  bundle?: string;
 }
 
 export type Role = 'all' | 'cloud' | 'edge';
@@ -145,6 +147,7 @@ const schema = {
         name: { type: 'string', pattern: EDGE_NAME.source },
         spool_max_mb: { type: 'integer', minimum: 1 },
         telemetry_interval_ms: { type: 'integer', minimum: 50 },
+        bundle: { type: 'string', minLength: 1 },
       },
     },
     llm: {
@@ -227,7 +230,10 @@ function fromEnv(env: Env): Record<string, unknown> {
   if (env.LOOPAI_CLOUD_URL) cloud.url = env.LOOPAI_CLOUD_URL;
   if (env.LOOPAI_CLOUD_KEY) cloud.key = env.LOOPAI_CLOUD_KEY;
   if (Object.keys(cloud).length) out.cloud = cloud;
-  if (env.LOOPAI_EDGE_NAME) out.edge = { name: env.LOOPAI_EDGE_NAME };
+  const edge: Record<string, unknown> = {};
+  if (env.LOOPAI_EDGE_NAME) edge.name = env.LOOPAI_EDGE_NAME;
+  if (env.LOOPAI_BUNDLE) edge.bundle = env.LOOPAI_BUNDLE;
+  if (Object.keys(edge).length) out.edge = edge;
   return out;
 }
 
@@ -288,9 +294,9 @@ export function loadSettings(overrides: Partial<Settings> = {}, env: Env = proce
     const why = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
     throw new Error(`invalid settings (${file} and environment): ${why}`);
   }
-  if (layered.role === 'edge' && !layered.cloud.url) {
+  if (layered.role === 'edge' && !layered.cloud.url && !layered.edge.bundle) {
     throw new Error(
-      'an edge needs its cloud: set LOOPAI_CLOUD_URL (or --cloud URL), and LOOPAI_CLOUD_KEY to an edge key of that cloud',
+      'an edge needs its cloud: set LOOPAI_CLOUD_URL (or --cloud URL), and LOOPAI_CLOUD_KEY to an edge key of that cloud; or start it from a bundle (--bundle FILE)',
     );
   }
   return { ...layered, data_dir: path.resolve(layered.data_dir) };

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { registerApps } from './commands/apps';
+import { registerBundles } from './commands/bundles';
 import { registerEval } from './commands/eval';
 import { registerExamples } from './commands/examples';
 import { registerExec } from './commands/exec';
@@ -46,6 +47,7 @@ function buildProgram(): Command {
   registerVersions(program);
   registerEval(program);
   registerImprove(program);
+  registerBundles(program);
   return program;
 }
 

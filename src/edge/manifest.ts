@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import Ajv from 'ajv';
 import { sha256 } from '../domain/hash';
 import { isLoopAppId, versionNumber } from '../domain/ids';
@@ -30,6 +31,8 @@ export interface Manifest {
 export const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 /** The largest file a version may hold (as the store reads them). */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+/** The largest manifest an edge reads (about 100,000 apps). */
+export const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 const MAX_FILES = 256;
 const MAX_APPS = 100_000;
 
@@ -130,4 +133,15 @@ export function checkManifest(value: unknown): Manifest {
     }
   }
   return manifest;
+}
+
+/** The bytes of a file a manifest names, when they are what it says (size and sha256); else an Error saying how not. */
+export function checkBlob(data: Buffer, ref: FileDigest, what: string, source: string): Buffer {
+  const digest = crypto.createHash('sha256').update(data).digest('hex');
+  if (data.length !== ref.size || digest !== ref.sha256) {
+    throw new Error(
+      `${what}: ${source} sent ${data.length} bytes with sha256 ${digest}; the manifest says ${ref.size} bytes with sha256 ${ref.sha256}`,
+    );
+  }
+  return data;
 }

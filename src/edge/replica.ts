@@ -14,17 +14,14 @@ export type FetchBlob = (ref: FileDigest, what: string) => Promise<Buffer>;
  * before the link flips. Whatever fails leaves the version that served serving.
  */
 export class Replica {
-  constructor(
-    private readonly registry: Registry,
-    private readonly fetchBlob: FetchBlob,
-  ) {}
+  constructor(private readonly registry: Registry) {}
 
   private get store() {
     return this.registry.store;
   }
 
   /** Makes the app on disk what `entry` says; throws saying what failed (and then nothing serving changed). */
-  async apply(entry: ManifestApp): Promise<void> {
+  async apply(entry: ManifestApp, fetchBlob: FetchBlob): Promise<void> {
     const id = entry.loop_app_id;
     // the edge's own check: a config it could not load never replaces one that serves
     checkConfig(id, yaml.dump(entry.config)).validators.release();
@@ -32,7 +29,7 @@ export class Replica {
     const held = new Set(existing ? await this.store.listVersionNames(id) : []);
     const staged = new Map<string, Map<string, Buffer>>();
     for (const [version, { files }] of Object.entries(entry.versions)) {
-      const folder = await this.fetchVersion(id, version, files, held.has(version));
+      const folder = await this.fetchVersion(id, version, files, held.has(version), fetchBlob);
       if (folder) staged.set(version, folder);
     }
     const put = (version: string) => this.store.versionFiles.put(id, version, staged.get(version)!);
@@ -76,6 +73,7 @@ export class Replica {
     version: string,
     files: Record<string, FileDigest>,
     held: boolean,
+    fetchBlob: FetchBlob,
   ): Promise<Map<string, Buffer> | null> {
     const none: Record<string, FileDigest> = {};
     const local = held ? await this.store.versionFiles.digests(id, version).catch(() => none) : none;
@@ -89,7 +87,7 @@ export class Replica {
         name,
         same(name)
           ? await this.store.versionFiles.read(id, version, name)
-          : await this.fetchBlob(files[name], `${id}/${version}/${name}`),
+          : await fetchBlob(files[name], `${id}/${version}/${name}`),
       );
     }
     return out;

@@ -1,15 +1,20 @@
-import crypto from 'node:crypto';
 import { ApiError } from '../domain/errors';
 import type { FileDigest } from '../domain/types';
 import type { Logger } from '../logger';
 import type { Registry } from '../runtime/registry';
 import type { CloudSettings } from '../settings';
-import { checkManifest, entryDigest, MAX_FILE_BYTES, type Manifest } from './manifest';
-import { Replica } from './replica';
+import { openBundle } from './bundle';
+import {
+  checkBlob,
+  checkManifest,
+  entryDigest,
+  MAX_FILE_BYTES,
+  MAX_MANIFEST_BYTES,
+  type Manifest,
+} from './manifest';
+import { Replica, type FetchBlob } from './replica';
 import { readCapped, reason, Refused, type CloudClient } from './cloud-client';
 
-/** The largest manifest an edge reads (about 100,000 apps). */
-const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 /** A poll that brought nothing new is not repeated sooner (a cloud that ignores the long-poll is not hammered). */
 const MIN_POLL_MS = 1000;
 const STATE_FORMAT = 'loopai-edge-state/1';
@@ -17,7 +22,8 @@ const STATE_FORMAT = 'loopai-edge-state/1';
 export interface SyncStatus {
   /** `starting`: no answer yet; `synced`: the last manifest is applied; `retrying`: the cloud or a file failed; `refused`: the key was refused (401/403), the sync stopped. */
   state: 'starting' | 'synced' | 'retrying' | 'refused';
-  cloud: string;
+  /** Null for an edge fed by bundles only. */
+  cloud: string | null;
   last_synced_at: string | null;
   error: string | null;
 }
@@ -33,7 +39,7 @@ export interface AppSync {
 
 interface SavedState {
   format: typeof STATE_FORMAT;
-  cloud: string;
+  cloud: string | null;
   synced_at: string;
   /** Each app applied, with the digest of the manifest entry it was applied from. */
   apps: Record<string, string>;
@@ -50,18 +56,25 @@ export class EdgeSync {
   private apps = new Map<string, AppSync>();
   private etag: string | null = null;
   private running: Promise<void> | null = null;
+  private following: NodeJS.Timeout | null = null;
   private restored = false;
   private synced = false;
   readonly status: SyncStatus;
 
+  /** `cloud`: null for an edge fed by bundles only (see importBundle). */
   constructor(
     private readonly registry: Registry,
-    private readonly cloud: CloudClient,
+    private readonly cloud: CloudClient | null,
     private readonly settings: CloudSettings,
     private readonly logger: Logger,
   ) {
-    this.status = { state: 'starting', cloud: cloud.url, last_synced_at: null, error: null };
-    this.replica = new Replica(registry, (ref, what) => this.fetchBlob(ref, what));
+    this.status = { state: 'starting', cloud: cloud?.url ?? null, last_synced_at: null, error: null };
+    this.replica = new Replica(registry);
+  }
+
+  /** Where what this edge serves comes from, for messages. */
+  private get source(): string {
+    return this.cloud ? `its cloud ${this.cloud.url}` : 'a bundle (POST /bundle, or --bundle FILE)';
   }
 
   /** Synced in this run, or restored from the last one: what is on disk is a whole state the cloud gave. */
@@ -77,14 +90,11 @@ export class EdgeSync {
   notSynced(id: string): ApiError | null {
     if (!this.ready) {
       const why = this.status.error ? `: ${this.status.error}` : '';
-      return new ApiError(
-        'not_synced',
-        `this edge has not synced from its cloud ${this.cloud.url} yet${why}`,
-      );
+      return new ApiError('not_synced', `this edge has not synced from ${this.source} yet${why}`);
     }
     const app = this.apps.get(id);
     if (app?.state === 'failed' && !this.registry.get(id))
-      return new ApiError('not_synced', `'${id}' could not be synced from ${this.cloud.url}: ${app.error}`);
+      return new ApiError('not_synced', `'${id}' could not be synced from ${this.source}: ${app.error}`);
     return null;
   }
 
@@ -105,62 +115,84 @@ export class EdgeSync {
 
   /** Syncs until close() (the one process that writes: the leader among workers). */
   start(): void {
-    this.running ??= this.loop();
+    if (this.cloud) this.running ??= this.loop(this.cloud);
   }
 
   /** For a worker that does not sync: ready once the one that does has saved a state. */
   follow(): void {
-    const timer = setInterval(() => {
-      if (this.ready) clearInterval(timer);
+    this.following = setInterval(() => {
+      if (this.ready && this.following) clearInterval(this.following);
       else void this.restore();
     }, MIN_POLL_MS);
-    timer.unref();
-    this.cloud.stopping.addEventListener('abort', () => clearInterval(timer));
+    this.following.unref();
   }
 
   /** Resolves once the sync has stopped (the cloud client's signal stops it). */
   async close(): Promise<void> {
+    if (this.following) clearInterval(this.following);
     await this.running;
   }
 
-  private async loop(): Promise<void> {
+  /**
+   * Applies an offline bundle (see edge/bundle.ts): its apps are made what it says, each file checked against its
+   * digest; apps it does not name are left as they are. Resolves to what became of each app.
+   */
+  async importBundle(file: string): Promise<{ apps: Array<{ loop_app_id: string } & AppSync> }> {
+    const bundle = await openBundle(file);
+    try {
+      await this.applyManifest(bundle.manifest, bundle.fetchBlob, false);
+    } finally {
+      await bundle.close();
+    }
+    this.logger.info('edge imported a bundle', { file, apps: bundle.manifest.apps.length });
+    return {
+      apps: bundle.manifest.apps.map(({ loop_app_id }) => ({ loop_app_id, ...this.apps.get(loop_app_id)! })),
+    };
+  }
+
+  private async loop(cloud: CloudClient): Promise<void> {
     let failures = 0;
-    while (!this.cloud.stopping.aborted) {
+    const fetchBlob: FetchBlob = (ref, what) => this.fetchBlob(cloud, ref, what);
+    while (!cloud.stopping.aborted) {
       const began = Date.now();
       try {
-        const manifest = await this.fetchManifest();
-        const changed = manifest ? await this.apply(manifest.value, manifest.etag) : false;
+        const manifest = await this.fetchManifest(cloud);
+        let changed = false;
+        if (manifest) {
+          const applied = await this.applyManifest(manifest.value, fetchBlob, true);
+          changed = applied.changed;
+          // a failed app is tried again after a pause: the manifest is asked for anew, not waited on
+          this.etag = applied.failed ? null : manifest.etag;
+        }
         failures = this.status.state === 'retrying' ? failures + 1 : 0;
-        if (failures) await this.cloud.pause(this.cloud.backoff(failures));
-        else if (!changed) await this.cloud.pause(MIN_POLL_MS - (Date.now() - began));
+        if (failures) await cloud.pause(cloud.backoff(failures));
+        else if (!changed) await cloud.pause(MIN_POLL_MS - (Date.now() - began));
       } catch (err) {
-        if (this.cloud.stopping.aborted) return;
+        if (cloud.stopping.aborted) return;
         if (err instanceof Refused) {
           this.status.state = 'refused';
           this.status.error = err.message;
-          this.logger.error(`edge sync stopped: configuration error: ${err.message}`, {
-            cloud: this.cloud.url,
-          });
+          this.logger.error(`edge sync stopped: configuration error: ${err.message}`, { cloud: cloud.url });
           return;
         }
         failures += 1;
-        const delay = this.cloud.backoff(failures);
+        const delay = cloud.backoff(failures);
         this.status.state = 'retrying';
         this.status.error = reason(err);
         this.logger.warn('edge sync failed; retrying', {
-          cloud: this.cloud.url,
+          cloud: cloud.url,
           error: this.status.error,
           retry_in_ms: Math.round(delay),
         });
-        await this.cloud.pause(delay);
+        await cloud.pause(delay);
       }
     }
   }
 
   /** The manifest when it differs from the one applied (null: unchanged after the long-poll). */
-  private async fetchManifest(): Promise<{ value: Manifest; etag: string | null } | null> {
+  private async fetchManifest(cloud: CloudClient): Promise<{ value: Manifest; etag: string | null } | null> {
     const wait = this.etag ? this.settings.wait_s : 0;
-    const res = await this.cloud.request(`/edge/v1/manifest${wait ? `?wait=${wait}` : ''}`, {
+    const res = await cloud.request(`/edge/v1/manifest${wait ? `?wait=${wait}` : ''}`, {
       headers: this.etag ? { 'if-none-match': this.etag } : {},
       timeoutMs: (wait + 15) * 1000,
     });
@@ -182,24 +214,24 @@ export class EdgeSync {
     return { value: checkManifest(value), etag: res.headers.get('etag') };
   }
 
-  private async fetchBlob(ref: FileDigest, what: string): Promise<Buffer> {
-    const res = await this.cloud.request(`/edge/v1/blobs/${ref.sha256}`, { timeoutMs: 120_000 });
+  private async fetchBlob(cloud: CloudClient, ref: FileDigest, what: string): Promise<Buffer> {
+    const res = await cloud.request(`/edge/v1/blobs/${ref.sha256}`, { timeoutMs: 120_000 });
     if (res.status !== 200) {
       await res.body?.cancel();
       throw new Error(`${what}: the cloud answered ${res.status} for its file (sha256 ${ref.sha256})`);
     }
-    const data = await readCapped(res, Math.min(ref.size, MAX_FILE_BYTES), what);
-    const digest = crypto.createHash('sha256').update(data).digest('hex');
-    if (data.length !== ref.size || digest !== ref.sha256) {
-      throw new Error(
-        `${what}: the cloud sent ${data.length} bytes with sha256 ${digest}; the manifest says ${ref.size} bytes with sha256 ${ref.sha256}`,
-      );
-    }
-    return data;
+    return checkBlob(await readCapped(res, Math.min(ref.size, MAX_FILE_BYTES), what), ref, what, 'the cloud');
   }
 
-  /** Applies the entries that changed; resolves to whether anything did. */
-  private async apply(manifest: Manifest, etag: string | null): Promise<boolean> {
+  /**
+   * Applies the entries that changed (and with `removeOthers`, removes the apps it does not name); resolves to
+   * whether anything changed and how many apps failed.
+   */
+  private async applyManifest(
+    manifest: Manifest,
+    fetchBlob: FetchBlob,
+    removeOthers: boolean,
+  ): Promise<{ changed: boolean; failed: number }> {
     const at = new Date().toISOString();
     const named = new Set(manifest.apps.map((a) => a.loop_app_id));
     let changed = false;
@@ -214,7 +246,7 @@ export class EdgeSync {
       }
       changed = true;
       try {
-        await this.replica.apply(entry);
+        await this.replica.apply(entry, fetchBlob);
         this.applied.set(id, digest);
         this.apps.set(id, { state: 'synced', version, error: null, at });
         this.logger.info('edge synced a Loop App', { loop_app_id: id, version });
@@ -228,7 +260,7 @@ export class EdgeSync {
         });
       }
     }
-    for (const app of this.registry.list()) {
+    for (const app of removeOthers ? this.registry.list() : []) {
       if (named.has(app.id)) continue;
       changed = true;
       await this.replica.remove(app.id);
@@ -239,19 +271,17 @@ export class EdgeSync {
     await this.save(at);
     this.synced = true;
     this.status.last_synced_at = at;
-    // a failed app is tried again after a pause: the manifest is asked for anew, not waited on
-    this.etag = failed ? null : etag;
     this.status.state = failed ? 'retrying' : 'synced';
     this.status.error = failed
       ? `${failed} Loop App(s) could not be synced (GET /loop-apps/{id} says why)`
       : null;
-    return changed;
+    return { changed, failed };
   }
 
   private save(at: string): Promise<void> {
     const state: SavedState = {
       format: STATE_FORMAT,
-      cloud: this.cloud.url,
+      cloud: this.status.cloud,
       synced_at: at,
       apps: Object.fromEntries(this.applied),
     };

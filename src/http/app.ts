@@ -85,17 +85,18 @@ function expressRoutes(stack: Layer[], prefix: string): RouteInfo[] {
   });
 }
 
-/** Feedback is taken on an edge (and sent on to the cloud with its telemetry). */
-const FEEDBACK = /^\/loop-apps\/[^/]+\/feedback$/;
+/** What an edge takes: feedback (sent on to the cloud with its telemetry) and offline bundles. */
+const EDGE_WRITES = /^\/loop-apps\/[^/]+\/feedback$|^\/bundle$/;
 
 /** An edge serves what its cloud made: it reads and executes, and every write goes to the cloud. */
 const readOnly =
-  (cloud: string): express.RequestHandler =>
+  (cloud: string | null): express.RequestHandler =>
   (req, _res, next) => {
-    if (req.method === 'GET' || req.method === 'HEAD' || FEEDBACK.test(req.path)) return next();
+    if (req.method === 'GET' || req.method === 'HEAD' || EDGE_WRITES.test(req.path)) return next();
+    const of = cloud ? `an edge of ${cloud}` : 'an edge fed by bundles';
     throw new ApiError(
       'edge_read_only',
-      `this server is an edge of ${cloud}: it serves what that cloud makes; send ${req.method} ${req.path} to the cloud`,
+      `this server is ${of}: it serves what its cloud makes; send ${req.method} ${req.path} to the cloud`,
       { cloud },
     );
   };

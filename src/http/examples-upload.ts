@@ -93,8 +93,8 @@ export async function receiveExamples(
   return good;
 }
 
-/** The request's chunks, refused with a 413 once they pass `maxBytes`. */
-async function* limited(req: IncomingMessage, maxBytes: number): AsyncGenerator<Buffer> {
+/** The request's chunks, refused with a 413 once they pass `maxBytes` (a streamed upload of any kind). */
+export async function* limited(req: IncomingMessage, maxBytes: number): AsyncGenerator<Buffer> {
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;

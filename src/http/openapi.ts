@@ -25,8 +25,8 @@ interface Operation {
   open?: boolean;
   /** Role needed when keys are configured: `execute` for execute, else `admin`. */
   execute?: boolean;
-  /** Answered only by a server of this role (see `role` in the settings). */
-  role?: 'cloud' | 'edge';
+  /** Answered only by servers of these roles (see `role` in the settings); all roles when left out. */
+  roles?: Role[];
 }
 
 const limit = {
@@ -263,7 +263,7 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
           description: 'seconds to wait for a change from the manifest named by If-None-Match',
         },
       },
-      role: 'cloud',
+      roles: ['cloud'],
     },
   },
   '/edge/v1/blobs/{sha256}': {
@@ -271,7 +271,7 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       summary: 'A file a manifest names, by the hex sha256 of its bytes (needs an edge or admin key)',
       tag: 'Edge',
       ok: { 200: { mediaType: 'application/octet-stream' } },
-      role: 'cloud',
+      roles: ['cloud'],
     },
   },
   '/edge/v1/telemetry': {
@@ -280,7 +280,24 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
         "An edge's telemetry batch: samples, day counters and feedback; each sample and feedback is kept once however often it is sent",
       tag: 'Edge',
       ok: { 200: { mediaType: 'application/json' } },
-      role: 'cloud',
+      roles: ['cloud'],
+    },
+  },
+  '/bundle': {
+    get: {
+      summary:
+        'An offline bundle of some Loop Apps (?apps=a,b): a tar.gz of the edge manifest and the files it names, for an edge with no link to its cloud',
+      tag: 'Edge',
+      ok: { 200: { mediaType: 'application/gzip' } },
+      query: { apps: { schema: { type: 'string' }, description: 'the Loop Apps, comma-separated' } },
+      roles: ['all', 'cloud'],
+    },
+    post: {
+      summary:
+        'Applies an offline bundle on an edge (application/gzip, up to max_examples_bytes), every file checked',
+      tag: 'Edge',
+      ok: { 200: { mediaType: 'application/json' } },
+      roles: ['edge'],
     },
   },
   '/sync': {
@@ -288,7 +305,7 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       summary: "An edge's sync with its cloud: state, the cloud, when it last synced, and the last error",
       tag: 'Edge',
       ok: { 200: { mediaType: 'application/json' } },
-      role: 'edge',
+      roles: ['edge'],
     },
   },
 };
@@ -354,7 +371,7 @@ function operation(pathName: string, method: string, op: Operation) {
 export function openApiDocument(version: string, role: Role = 'all') {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [pathName, methods] of Object.entries(OPERATIONS)) {
-    const answered = Object.entries(methods).filter(([, op]) => !op.role || op.role === role);
+    const answered = Object.entries(methods).filter(([, op]) => !op.roles || op.roles.includes(role));
     if (answered.length)
       paths[pathName] = Object.fromEntries(answered.map(([m, op]) => [m, operation(pathName, m, op)]));
   }

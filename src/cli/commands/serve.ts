@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Role, Settings } from '../../settings';
 
@@ -27,16 +28,31 @@ export function registerServe(program: Command): void {
       role,
     )
     .option('--cloud <url>', "an edge's cloud (LOOPAI_CLOUD_URL; its edge key in LOOPAI_CLOUD_KEY)")
-    .action(async (opts: { port?: number; host?: string; dataDir?: string; role?: Role; cloud?: string }) => {
-      const overrides: Partial<Settings> = {};
-      if (opts.port !== undefined) overrides.port = opts.port;
-      if (opts.host !== undefined) overrides.host = opts.host;
-      if (opts.dataDir !== undefined) overrides.data_dir = opts.dataDir;
-      if (opts.role !== undefined) overrides.role = opts.role;
-      // merged over LOOPAI_CLOUD_KEY and the rest of `cloud` by loadSettings
-      if (opts.cloud !== undefined) overrides.cloud = { url: opts.cloud } as Settings['cloud'];
-      // loaded here, not at the top: the other commands stay quick to start without the server's modules
-      const { main } = await import('../../main');
-      await main(overrides);
-    });
+    .option(
+      '--bundle <file>',
+      'an edge: apply this offline bundle at start (LOOPAI_BUNDLE; `loopai export` makes one)',
+    )
+    .action(
+      async (opts: {
+        port?: number;
+        host?: string;
+        dataDir?: string;
+        role?: Role;
+        cloud?: string;
+        bundle?: string;
+      }) => {
+        const overrides: Partial<Settings> = {};
+        if (opts.port !== undefined) overrides.port = opts.port;
+        if (opts.host !== undefined) overrides.host = opts.host;
+        if (opts.dataDir !== undefined) overrides.data_dir = opts.dataDir;
+        if (opts.role !== undefined) overrides.role = opts.role;
+        // merged over LOOPAI_CLOUD_KEY and the rest of `cloud` by loadSettings
+        if (opts.cloud !== undefined) overrides.cloud = { url: opts.cloud } as Settings['cloud'];
+        if (opts.bundle !== undefined)
+          overrides.edge = { bundle: path.resolve(opts.bundle) } as Settings['edge'];
+        // loaded here, not at the top: the other commands stay quick to start without the server's modules
+        const { main } = await import('../../main');
+        await main(overrides);
+      },
+    );
 }
