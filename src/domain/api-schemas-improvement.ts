@@ -89,6 +89,7 @@ export const analyticsSchema = {
         "At a cloud: each edge's totals as it last sent them (days and summary count every edge and the cloud together)",
       additionalProperties: {
         type: 'object',
+        required: ['executions', 'errors', 'samples'],
         properties: { executions: integer, errors: integer, samples: integer },
       },
     },

@@ -14,8 +14,13 @@ namespace Loopai
     /// <summary>How a <see cref="LoopaiClient"/> reaches its server; every setting has a default.</summary>
     public class LoopaiClientOptions
     {
-        /// <summary>The server; default: environment variable <c>LOOPAI_URL</c>, then <c>http://127.0.0.1:8080</c>.</summary>
+        /// <summary>The server; default: environment variable <c>LOOPAI_URL</c> (comma-separated for several),
+        /// then <c>http://127.0.0.1:8080</c>.</summary>
         public string BaseUrl { get; set; }
+
+        /// <summary>Several servers (a cloud's edges, say), in order of preference: a call fails over to the next on
+        /// a connection failure or a 503. Wins over <see cref="BaseUrl"/>.</summary>
+        public IList<string> BaseUrls { get; set; }
 
         /// <summary>Sent as <c>Authorization: Bearer &lt;key&gt;</c>; default: environment variable
         /// <c>LOOPAI_API_KEY</c>. An empty string sends no key.</summary>
@@ -66,19 +71,26 @@ namespace Loopai
         {
             if (appId != null && appId.Length == 0) throw new ArgumentException("appId must not be empty", "appId");
             options = options ?? new LoopaiClientOptions();
-            var baseUrl = (options.BaseUrl ?? Env("LOOPAI_URL") ?? DefaultBaseUrl).TrimEnd('/');
-            Uri parsed;
-            if (!Uri.TryCreate(baseUrl, UriKind.Absolute, out parsed) ||
-                (parsed.Scheme != "http" && parsed.Scheme != "https") || string.IsNullOrEmpty(parsed.Host))
+            var given = options.BaseUrls != null
+                ? options.BaseUrls.ToArray()
+                : (options.BaseUrl ?? Env("LOOPAI_URL") ?? DefaultBaseUrl).Split(',');
+            if (given.Length == 0) throw new ArgumentException("BaseUrls must name at least one server", "options");
+            var baseUrls = given.Select(url => (url ?? "").Trim().TrimEnd('/')).ToArray();
+            foreach (var baseUrl in baseUrls)
             {
-                throw new ArgumentException("BaseUrl must be an http:// or https:// URL, got \"" + baseUrl + "\"", "options");
+                Uri parsed;
+                if (!Uri.TryCreate(baseUrl, UriKind.Absolute, out parsed) ||
+                    (parsed.Scheme != "http" && parsed.Scheme != "https") || string.IsNullOrEmpty(parsed.Host))
+                {
+                    throw new ArgumentException("BaseUrl must be an http:// or https:// URL, got \"" + baseUrl + "\"", "options");
+                }
             }
             var timeout = options.Timeout ?? DefaultTimeout;
             var maxRetries = options.MaxRetries ?? 3;
             if (timeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException("options", "Timeout must be more than 0");
             if (maxRetries < 0) throw new ArgumentOutOfRangeException("options", "MaxRetries must be 0 or more");
             AppId = appId;
-            _transport = new Transport(baseUrl, options.ApiKey ?? Env("LOOPAI_API_KEY") ?? "", timeout, maxRetries,
+            _transport = new Transport(baseUrls, options.ApiKey ?? Env("LOOPAI_API_KEY") ?? "", timeout, maxRetries,
                 options.Handler, false);
             _ownsTransport = true;
         }

@@ -108,10 +108,14 @@ namespace Loopai
         private readonly HttpClient _http;
         private int _disposed;
 
-        internal Transport(string baseUrl, string apiKey, TimeSpan timeout, int maxRetries, HttpMessageHandler handler,
+        private readonly string[] _baseUrls;
+        // The server calls go to: the first, until it fails and another answers (the client stays with that one).
+        private int _current;
+
+        internal Transport(string[] baseUrls, string apiKey, TimeSpan timeout, int maxRetries, HttpMessageHandler handler,
             bool disposeHandler)
         {
-            BaseUrl = baseUrl;
+            _baseUrls = baseUrls;
             ApiKey = apiKey;
             Timeout = timeout;
             MaxRetries = maxRetries;
@@ -120,7 +124,7 @@ namespace Loopai
             _http.Timeout = System.Threading.Timeout.InfiniteTimeSpan;
         }
 
-        internal string BaseUrl { get; private set; }
+        internal string BaseUrl { get { return _baseUrls[Volatile.Read(ref _current)]; } }
         internal string ApiKey { get; private set; }
         internal TimeSpan Timeout { get; private set; }
         internal int MaxRetries { get; private set; }
@@ -137,20 +141,24 @@ namespace Loopai
         /// Retried up to MaxRetries times: 429 and 503 always (the server refused before doing any work), other 5xx
         /// and broken connections for GET only (a POST may have been carried out), connection failures before the
         /// request was sent always. Timeouts are not retried: the server may still be working on the request.
+        /// With several base URLs, whatever would be retried goes to the next server at once, once per server,
+        /// before any backoff (failing over is not counted as a retry).
         /// </summary>
         internal async Task<JToken> RequestAsync(string method, string path, JToken body,
             IList<KeyValuePair<string, string>> query, RequestOptions options, CancellationToken cancellationToken,
             bool jsonLines = false)
         {
-            var url = Url(path, query);
+            var target = Target(path, query);
             var maxRetries = options != null && options.MaxRetries.HasValue ? options.MaxRetries.Value : MaxRetries;
             var timeout = options != null && options.Timeout.HasValue ? options.Timeout.Value : Timeout;
             if (maxRetries < 0) throw new ArgumentOutOfRangeException("options", "MaxRetries must be 0 or more");
             if (timeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException("options", "Timeout must be more than 0");
             var payload = body == null ? null : Json.Write(body);
+            var others = _baseUrls.Length - 1; // the servers this call may still fail over to at once
 
-            for (var attempt = 0; ; attempt++)
+            for (var attempt = 0; ;)
             {
+                var url = BaseUrl + target;
                 Answer answer;
                 try
                 {
@@ -159,12 +167,14 @@ namespace Loopai
                 catch (LoopaiConnectionException error)
                 {
                     var retryable = method == "GET" || NotSent(error.InnerException);
+                    if (retryable && FailOver(ref others)) continue;
                     if (!retryable || attempt >= maxRetries) throw;
-                    await Task.Delay(Backoff.ForAttempt(attempt), cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(Backoff.ForAttempt(attempt++), cancellationToken).ConfigureAwait(false);
                     continue;
                 }
                 if (answer.Status >= 200 && answer.Status < 300)
                     return jsonLines ? ParseJsonLines(answer, method, url) : ParseJson(answer, method, url);
+                if (answer.Status == 503 && FailOver(ref others)) continue;
 
                 var failure = ErrorMapping.ForResponse(answer.Status, answer.Text, method, url, answer.RequestId,
                     answer.RetryAfter);
@@ -172,13 +182,24 @@ namespace Loopai
                 var wait = failure.RetryAfter.HasValue ? failure.RetryAfter.Value : Backoff.ForAttempt(attempt);
                 if (!retry || attempt >= maxRetries || wait > Backoff.MaxRetryAfter) throw failure;
                 if (failure.RetryAfter.HasValue) wait = Backoff.AfterRetryAfter(wait);
+                attempt++;
                 await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
             }
         }
 
-        private string Url(string path, IList<KeyValuePair<string, string>> query)
+        /// <summary>Moves to the next server while this call has one it has not tried.</summary>
+        private bool FailOver(ref int others)
         {
-            var url = new StringBuilder(BaseUrl).Append(path);
+            if (others <= 0) return false;
+            others--;
+            Volatile.Write(ref _current, (Volatile.Read(ref _current) + 1) % _baseUrls.Length);
+            return true;
+        }
+
+        /// <summary>The path and query of a call, to put after whichever base URL serves it.</summary>
+        private static string Target(string path, IList<KeyValuePair<string, string>> query)
+        {
+            var url = new StringBuilder(path);
             var first = true;
             if (query != null)
             {

@@ -89,6 +89,42 @@ namespace Loopai.Tests
         }
 
         [Test]
+        public async Task ACallFailsOverToTheNextServerOnARefusedConnectionOrA503AndStaysThere()
+        {
+            var dataDir = DataDir.Create();
+            try
+            {
+                DataDir.WriteApp(dataDir, "spam-test");
+                const string notSynced = "{\"error\": {\"code\": \"not_synced\", \"message\": \"not synced yet\"}}";
+                using (var live = new LoopaiServer(dataDir))
+                using (var busy = new Peer(_ => Peer.Response(503, "Service Unavailable", notSynced)))
+                {
+                    live.WaitReady(TimeSpan.FromSeconds(20));
+                    var dead = "http://127.0.0.1:" + Ports.Free();
+                    using (var client = new LoopaiClient("spam-test", new LoopaiClientOptions
+                    {
+                        BaseUrls = new[] { dead, busy.Url, live.Url },
+                        ApiKey = "",
+                        MaxRetries = 0,
+                    }))
+                    {
+                        var clock = Stopwatch.StartNew();
+                        var result = await client.ExecuteAsync(new { text = "free prize" });
+                        Assert.AreEqual("spam", (string)result.Output);
+                        Assert.That(clock.ElapsedMilliseconds < 2000, "failing over waits for no backoff");
+                        Assert.AreEqual(live.Url, client.BaseUrl);
+                        await client.ForApp("spam-test").ExecuteAsync(new { text = "hello" });
+                        Assert.AreEqual(1, busy.Requests.Count, "later calls go straight to the server that answered");
+                    }
+                }
+            }
+            finally
+            {
+                DataDir.Remove(dataDir);
+            }
+        }
+
+        [Test]
         public async Task A500ToAPostIsNotRetriedA500ToAGetIs()
         {
             using (var failing = new Peer(_ => Peer.Response(500, "Internal Server Error", Error500, "application/json", "X-Request-Id: req-42")))

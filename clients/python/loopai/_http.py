@@ -8,7 +8,7 @@ import random
 import socket
 import time
 from email.utils import parsedate_to_datetime
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 from urllib.parse import quote, urlencode, urlsplit
 
 from ._version import __version__
@@ -50,29 +50,47 @@ def path_part(value: str) -> str:
     return quote(str(value), safe="")
 
 
+class _Server:
+    """One base URL, taken apart once."""
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"base_url must be an http:// or https:// URL, got {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname
+        self.port = parts.port
+        self.prefix = parts.path.rstrip("/")
+
+
 class Transport:
-    """Sends requests to one Loopai server. Holds no connection between calls, so one instance may be shared by threads."""
+    """Sends requests to a Loopai server, or to the first of several that answers (a cloud's edges, say).
+
+    Holds no connection between calls, so one instance may be shared by threads.
+    """
 
     def __init__(
         self,
-        base_url: str,
+        base_urls: Sequence[str],
         api_key: Optional[str],
         timeout: float,
         max_retries: int,
     ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"base_url must be an http:// or https:// URL, got {base_url!r}")
+        if not base_urls:
+            raise ValueError("base_url must name at least one server")
+        self._servers = [_Server(url.strip()) for url in base_urls]
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
-        self.base_url = base_url.rstrip("/")
-        self._https = parts.scheme == "https"
-        self._host = parts.hostname
-        self._port = parts.port
-        self._prefix = parts.path.rstrip("/")
+        #: The server calls go to: the first, until it fails and another answers (the client stays with that one).
+        self._current = 0
         self.api_key = api_key
         self.timeout = timeout
         self.max_retries = max_retries
+
+    @property
+    def base_url(self) -> str:
+        return self._servers[self._current].base_url
 
     def request(
         self,
@@ -84,9 +102,11 @@ class Transport:
         """The parsed JSON answer of a 2xx response; otherwise raises the matching :class:`LoopaiError`.
 
         Retried up to ``max_retries`` times: connection failures, 429 and 503 always (the server did not act on
-        the request), other 5xx only for GET (a POST may have been carried out). Timeouts are not retried.
+        the request), other 5xx only for GET (a POST may have been carried out). Timeouts are not retried. With
+        several base URLs, a connection failure or a 503 goes to the next server at once, once per server, before
+        any backoff (failing over is not counted as a retry).
         """
-        target = self._prefix + path
+        target = path
         if query:
             pairs = {k: _query_value(v) for k, v in query.items() if v is not None}
             if pairs:
@@ -98,11 +118,23 @@ class Transport:
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
 
+        others = len(self._servers) - 1  # servers this call may still fail over to at once
+
+        def fail_over() -> bool:
+            nonlocal others
+            if others <= 0:
+                return False
+            others -= 1
+            self._current = (self._current + 1) % len(self._servers)
+            return True
+
         attempt = 0
         while True:
             try:
                 status, retry_after, raw = self._send(method, target, payload, headers)
             except LoopaiConnectionError:
+                if fail_over():
+                    continue
                 if attempt >= self.max_retries:
                     raise
                 time.sleep(backoff_seconds(attempt))
@@ -110,6 +142,8 @@ class Transport:
                 continue
             if 200 <= status < 300:
                 return _parse_json(status, raw)
+            if status == 503 and fail_over():
+                continue
             error = error_for_response(status, raw, retry_after)
             retryable = status in (429, 503) or (status >= 500 and method == "GET")
             if not retryable or attempt >= self.max_retries:
@@ -120,10 +154,11 @@ class Transport:
     def _send(
         self, method: str, target: str, payload: Optional[bytes], headers: Dict[str, str]
     ) -> Tuple[int, Optional[float], bytes]:
-        cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-        conn = cls(self._host, self._port, timeout=self.timeout)
+        server = self._servers[self._current]
+        cls = http.client.HTTPSConnection if server.https else http.client.HTTPConnection
+        conn = cls(server.host, server.port, timeout=self.timeout)
         try:
-            conn.request(method, target, body=payload, headers=headers)
+            conn.request(method, server.prefix + target, body=payload, headers=headers)
             response = conn.getresponse()
             raw = response.read()
             return response.status, retry_after_seconds(response.getheader("Retry-After")), raw
@@ -131,13 +166,13 @@ class Transport:
             raise LoopaiTimeoutError(
                 None,
                 "timeout",
-                f"{method} {self.base_url}{target} got no answer within {self.timeout} s",
+                f"{method} {server.base_url}{target} got no answer within {self.timeout} s",
             ) from exc
         except (OSError, http.client.HTTPException) as exc:
             raise LoopaiConnectionError(
                 None,
                 "connection_error",
-                f"{method} {self.base_url}{target} failed: {exc or type(exc).__name__}",
+                f"{method} {server.base_url}{target} failed: {exc or type(exc).__name__}",
             ) from exc
         finally:
             conn.close()

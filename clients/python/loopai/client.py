@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import time
-from typing import Any, Dict, Iterable, Mapping, Optional, Union
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Union
 
 from ._http import Transport, path_part
 from .errors import LoopaiError, LoopaiTimeoutError
@@ -22,7 +22,9 @@ class LoopaiClient:
     >>> LoopaiClient("spam-detector-001").execute({"text": "You won a FREE cruise"})["output"]
     'spam'
 
-    ``base_url`` defaults to the ``LOOPAI_URL`` environment variable, then ``http://127.0.0.1:8080``;
+    ``base_url`` is a server, or a list of several (a cloud's edges, say: a call fails over to the next on a
+    connection failure or a 503); it defaults to the ``LOOPAI_URL`` environment variable (comma-separated for
+    several), then ``http://127.0.0.1:8080``;
     ``api_key`` to ``LOOPAI_API_KEY`` (sent as ``Authorization: Bearer <key>``). ``timeout`` is in seconds per
     request; ``max_retries`` is how often a request is retried after a connection failure, a 429 or a 503 (and
     any 5xx for a GET), with exponential backoff and jitter, waiting at least the server's ``Retry-After``.
@@ -36,14 +38,15 @@ class LoopaiClient:
         self,
         app_id: Optional[str] = None,
         *,
-        base_url: Optional[str] = None,
+        base_url: Union[str, Sequence[str], None] = None,
         api_key: Optional[str] = None,
         timeout: float = 10.0,
         max_retries: int = 3,
     ) -> None:
         self.app_id = app_id
+        given = base_url or os.environ.get("LOOPAI_URL") or DEFAULT_URL
         self._transport = Transport(
-            base_url or os.environ.get("LOOPAI_URL") or DEFAULT_URL,
+            given.split(",") if isinstance(given, str) else list(given),
             api_key if api_key is not None else os.environ.get("LOOPAI_API_KEY"),
             timeout,
             max_retries,
@@ -57,7 +60,7 @@ class LoopaiClient:
         return f"LoopaiClient(app_id={self.app_id!r}, base_url={self.base_url!r})"
 
     def for_app(self, app_id: str) -> "LoopaiClient":
-        """A client with the same server, key and settings, bound to ``app_id``."""
+        """A client with the same servers, key and settings, bound to ``app_id`` (it fails over with this one)."""
         other = copy.copy(self)
         other.app_id = app_id
         return other

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import shutil
@@ -380,6 +381,46 @@ class NetworkFailureTest(unittest.TestCase):
         self.assertEqual(retry_after_seconds(formatdate(now - 10, usegmt=True), now=now), 0.0)
         self.assertIsNone(retry_after_seconds("soon"))
         self.assertIsNone(retry_after_seconds(None))
+
+
+class FailoverTest(ServerTestCase):
+    """Several base URLs (a cloud's edges): a refused connection or a 503 sends the call to the next at once."""
+
+    def test_a_call_fails_over_and_the_client_stays_with_the_server_that_answered(self) -> None:
+        seen: List[str] = []
+
+        class Busy(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the handler's name is the method's)
+                seen.append(self.path)
+                body = b'{"error": {"code": "not_synced", "message": "not synced yet"}}'
+                self.send_response(503)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        busy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Busy)
+        threading.Thread(target=busy.serve_forever, daemon=True).start()
+        self.addCleanup(busy.server_close)
+        self.addCleanup(busy.shutdown)
+        dead = f"http://127.0.0.1:{free_port()}"
+        busy_url = f"http://127.0.0.1:{busy.server_address[1]}"
+        client = LoopaiClient("spam-test", base_url=[dead, busy_url, self.server.url], max_retries=0)
+        started = time.monotonic()
+        self.assertEqual(client.execute({"text": "free prize"})["output"], "spam")
+        self.assertLess(time.monotonic() - started, 2.0, "failing over waits for no backoff")
+        self.assertEqual(client.base_url, self.server.url)
+        client.for_app("spam-test").execute({"text": "hello"})
+        self.assertEqual(len(seen), 1, "later calls go straight to the server that answered")
+
+    def test_several_servers_from_the_environment(self) -> None:
+        dead = f"http://127.0.0.1:{free_port()}"
+        with mock.patch.dict(os.environ, {"LOOPAI_URL": f"{dead},{self.server.url}"}):
+            client = LoopaiClient("spam-test", max_retries=0)
+        self.assertEqual(client.execute({"text": "free prize"})["output"], "spam")
 
 
 class AuthTest(ServerTestCase):

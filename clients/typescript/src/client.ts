@@ -30,8 +30,11 @@ import type {
 export const DEFAULT_BASE_URL = 'http://127.0.0.1:8080';
 
 export interface LoopaiClientOptions {
-  /** The server; default: env `LOOPAI_URL`, then `http://127.0.0.1:8080`. */
-  baseUrl?: string;
+  /**
+   * The server, or several (a cloud's edges, say): a call fails over to the next on a connection failure or a
+   * 503. Default: env `LOOPAI_URL` (comma-separated for several), then `http://127.0.0.1:8080`.
+   */
+  baseUrl?: string | string[];
   /** Sent as `Authorization: Bearer <key>`; default: env `LOOPAI_API_KEY`. */
   apiKey?: string;
   /** Milliseconds to wait for each attempt's answer; default 10 000. */
@@ -77,8 +80,7 @@ const segment = (value: string) => encodeURIComponent(value);
 export class LoopaiClient {
   /** The Loop App this client is bound to, if any. */
   readonly appId: string | undefined;
-  private readonly settings: TransportOptions;
-  private readonly transport: Transport;
+  private transport: Transport;
 
   constructor(appId?: string | null, options?: LoopaiClientOptions);
   constructor(options?: LoopaiClientOptions);
@@ -87,8 +89,7 @@ export class LoopaiClient {
     const options = appIdOrOptions && typeof appIdOrOptions === 'object' ? appIdOrOptions : maybeOptions;
     if (bound !== undefined && !bound) throw new TypeError('appId must not be empty');
     this.appId = bound;
-    this.settings = resolve(options);
-    this.transport = new Transport(this.settings);
+    this.transport = new Transport(resolve(options));
   }
 
   /** The server this client talks to. */
@@ -96,9 +97,11 @@ export class LoopaiClient {
     return this.transport.baseUrl;
   }
 
-  /** A client with the same server, key and settings, bound to `appId`. */
+  /** A client with the same servers, key and settings, bound to `appId` (it fails over with this one). */
   forApp(appId: string): LoopaiClient {
-    return new LoopaiClient(appId, this.settings);
+    const client = new LoopaiClient(appId, { baseUrl: this.transport.baseUrls });
+    client.transport = this.transport;
+    return client;
   }
 
   // --- executing ----------------------------------------------------------------------------------------------
@@ -334,9 +337,13 @@ export class LoopaiClient {
 
 /** Options with every default filled in (the environment read once, here). */
 function resolve(options: LoopaiClientOptions): TransportOptions {
-  const baseUrl = (options.baseUrl ?? env('LOOPAI_URL') ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]/i.test(baseUrl)) {
-    throw new TypeError(`baseUrl must be an http:// or https:// URL, got ${JSON.stringify(baseUrl)}`);
+  const given = options.baseUrl ?? env('LOOPAI_URL')?.split(',') ?? DEFAULT_BASE_URL;
+  const baseUrls = (Array.isArray(given) ? given : [given]).map((url) => url.trim().replace(/\/+$/, ''));
+  if (!baseUrls.length) throw new TypeError('baseUrl must name at least one server');
+  for (const baseUrl of baseUrls) {
+    if (!/^https?:\/\/[^/]/i.test(baseUrl)) {
+      throw new TypeError(`baseUrl must be an http:// or https:// URL, got ${JSON.stringify(baseUrl)}`);
+    }
   }
   const timeoutMs = options.timeoutMs ?? 10_000;
   const maxRetries = options.maxRetries ?? 3;
@@ -349,7 +356,7 @@ function resolve(options: LoopaiClientOptions): TransportOptions {
   if (!fetch)
     throw new TypeError('this runtime has no global fetch (Node 18 or newer has one): pass options.fetch');
   return {
-    baseUrl,
+    baseUrls,
     apiKey: options.apiKey ?? env('LOOPAI_API_KEY') ?? '',
     timeoutMs,
     maxRetries,

@@ -23,7 +23,8 @@ export interface RequestOptions {
 }
 
 export interface TransportOptions {
-  baseUrl: string;
+  /** The servers, in order of preference: a call fails over to the next on a connection failure or a 503. */
+  baseUrls: string[];
   /** Empty for none. */
   apiKey: string;
   timeoutMs: number;
@@ -72,10 +73,17 @@ export function backoffMs(attempt: number): number {
 }
 
 export class Transport {
+  /** The server calls go to: the first, until it fails and another answers (the client stays with that one). */
+  private current = 0;
+
   constructor(private readonly options: TransportOptions) {}
 
   get baseUrl(): string {
-    return this.options.baseUrl;
+    return this.options.baseUrls[this.current];
+  }
+
+  get baseUrls(): string[] {
+    return [...this.options.baseUrls];
   }
 
   /**
@@ -84,6 +92,8 @@ export class Transport {
    * Retried up to `maxRetries` times: 429 and 503 always (the server refused before doing any work), other 5xx
    * and broken connections for GET only (a POST may have been carried out), connection failures before the
    * request was sent always. Timeouts are not retried: the server may still be working on the request.
+   * With several base URLs, whatever would be retried goes to the next server at once, once per server, before
+   * any backoff (failing over is not counted as a retry).
    */
   async request<T>(
     method: string,
@@ -92,14 +102,23 @@ export class Transport {
     query: Record<string, string | number | boolean | undefined> | undefined,
     options: RequestOptions = {},
   ): Promise<T> {
-    const url = this.url(path, query);
+    const target = this.target(path, query);
     const maxRetries = options.maxRetries ?? this.options.maxRetries;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    // the other servers this call may still fail over to at once
+    let others = this.options.baseUrls.length - 1;
+    const failOver = () => {
+      if (others <= 0) return false;
+      others -= 1;
+      this.current = (this.current + 1) % this.options.baseUrls.length;
+      return true;
+    };
 
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0; ;) {
+      const url = this.baseUrl + target;
       let answer: { status: number; text: string; retryAfterMs?: number; requestId?: string };
       try {
         answer = await this.send(method, url, headers, payload, options);
@@ -107,11 +126,13 @@ export class Transport {
         const retryable =
           err instanceof ConnectionError &&
           (method === 'GET' || NOT_SENT.has(String(err.details?.cause_code)));
+        if (retryable && failOver()) continue;
         if (!retryable || attempt >= maxRetries) throw err;
-        await sleep(backoffMs(attempt), options.signal);
+        await sleep(backoffMs(attempt++), options.signal);
         continue;
       }
       if (answer.status >= 200 && answer.status < 300) return parseJson<T>(answer.text, method, url);
+      if (answer.status === 503 && failOver()) continue;
 
       const error = errorForResponse(answer.status, answer.text, {
         method,
@@ -123,6 +144,7 @@ export class Transport {
         answer.status === 429 || answer.status === 503 || (answer.status >= 500 && method === 'GET');
       const wait = error.retryAfterMs ?? backoffMs(attempt);
       if (!retryable || attempt >= maxRetries || wait > MAX_RETRY_AFTER_MS) throw error;
+      attempt += 1;
       // Never earlier than the server asked; a little jitter on top so limited clients do not return in step.
       await sleep(
         error.retryAfterMs === undefined ? wait : wait + Math.random() * Math.min(1000, wait * 0.1),
@@ -131,13 +153,14 @@ export class Transport {
     }
   }
 
-  private url(path: string, query?: Record<string, string | number | boolean | undefined>): string {
+  /** The path and query of a call, to put after whichever base URL serves it. */
+  private target(path: string, query?: Record<string, string | number | boolean | undefined>): string {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) params.set(key, String(value));
     }
     const search = params.toString();
-    return `${this.options.baseUrl}${path}${search ? `?${search}` : ''}`;
+    return `${path}${search ? `?${search}` : ''}`;
   }
 
   /** One attempt; the timeout covers the whole answer, body included. */

@@ -41,6 +41,7 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'
+  | 'edge_read_only'
   | 'execution_failed'
   | 'archived'
   | 'body_too_large'
@@ -59,6 +60,7 @@ export type ErrorCode =
   | 'result_too_large'
   | 'paused'
   | 'leader_unavailable'
+  | 'not_synced'
   | 'no_active_version'
   | 'load_error'
   | 'program_timeout'
@@ -392,6 +394,8 @@ export interface Analytics {
     validated_at: string | null;
     [figure: string]: unknown;
   };
+  /** At a cloud: each edge's own totals (`days` and `summary` count every edge in). */
+  edges: Record<string, { executions: number; errors: number; samples: number; [figure: string]: unknown }>;
 }
 
 /** One improvement decision (validation pass, regeneration, promotion, rollback…). */

@@ -177,6 +177,49 @@ describe('retries by status and method (a bare HTTP peer, for answers the Loopai
   });
 });
 
+describe('several base URLs (a cloud and its edges)', () => {
+  it('a call fails over to the next server when one refuses connections or answers 503, and stays there', async () => {
+    const dataDir = tmpDataDir();
+    writeApp(dataDir, 'spam-test');
+    const live = await startServer(dataDir);
+    const busy = await peer((_req, res) =>
+      sendJson(res, 503, { error: { code: 'not_synced', message: 'not synced yet' } }),
+    );
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    try {
+      const client = new LoopaiClient('spam-test', { baseUrl: [dead, busy.url, live.url], maxRetries: 0 });
+      const started = Date.now();
+      const answer = await client.execute({ text: 'win a prize' });
+      assert.equal(answer.output, 'spam');
+      assert.ok(Date.now() - started < 2000, 'failing over waits for no backoff');
+      assert.equal(client.baseUrl, live.url);
+      assert.equal(busy.seen.requests.length, 1);
+      // the next call goes straight to the server that answered, also from a client for another app
+      await client.forApp('spam-test').execute({ text: 'hello' });
+      await client.execute({ text: 'hello' });
+      assert.equal(busy.seen.requests.length, 1);
+    } finally {
+      await busy.close();
+      await live.stop();
+    }
+  });
+
+  it('a 400 is an answer, not a reason to fail over', async () => {
+    const wrong = await peer((_req, res) =>
+      sendJson(res, 400, { error: { code: 'invalid_input', message: 'no' } }),
+    );
+    const other = await peer((_req, res) => sendJson(res, 200, {}));
+    try {
+      const client = new LoopaiClient('spam-test', { baseUrl: [wrong.url, other.url] });
+      await assert.rejects(client.execute({ text: 'x' }));
+      assert.deepEqual(other.seen.requests, []);
+    } finally {
+      await wrong.close();
+      await other.close();
+    }
+  });
+});
+
 describe('Retry-After', () => {
   it('is read as delay-seconds or as an HTTP date', () => {
     const now = Date.parse('Wed, 21 Oct 2026 07:28:00 GMT');
