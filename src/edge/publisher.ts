@@ -20,6 +20,7 @@ export interface BlobPlace {
 
 /** Reloads that come together (an activation writes config, link and metadata) wake waiting edges once. */
 const SETTLE_MS = 20;
+const RETRY_UNREADABLE_MS = 1000;
 
 /**
  * The cloud's side of the sync: the manifest of what serves, one entry per app, rebuilt only for the apps the
@@ -35,6 +36,9 @@ export class ManifestPublisher {
   private digests = new Map<string, { stamp: string; files: Record<string, FileDigest> }>();
   private waiters = new Set<() => void>();
   private settling: NodeJS.Timeout | null = null;
+  /** Apps whose files could not be read, and since when: tried again after RETRY_UNREADABLE_MS. */
+  private unreadableSince = new Map<string, number>();
+  private closed = false;
   private refreshing: Promise<void> | null = null;
 
   constructor(
@@ -46,6 +50,11 @@ export class ManifestPublisher {
 
   /** The manifest for a key limited to `scope` (null: every app). */
   async current(scope: ReadonlySet<string> | null): Promise<Published> {
+    for (const [id, since] of this.unreadableSince) {
+      if (Date.now() - since < RETRY_UNREADABLE_MS) continue;
+      this.unreadableSince.delete(id);
+      this.invalidate(id);
+    }
     while (this.refreshing || this.dirty.size || !this.fresh) {
       // cleared once settled, never inside refresh(): with nothing to read it settles before it is assigned
       this.refreshing ??= this.refresh().finally(() => (this.refreshing = null));
@@ -104,6 +113,7 @@ export class ManifestPublisher {
   private invalidate(id: string): void {
     this.dirty.add(id);
     this.built.clear();
+    if (this.closed || !this.waiters.size) return; // nobody to wake
     this.settling ??= setTimeout(() => {
       this.settling = null;
       for (const wake of [...this.waiters]) wake();
@@ -128,7 +138,7 @@ export class ManifestPublisher {
       loop_app_id: id,
       error: err.message,
     });
-    setTimeout(() => this.invalidate(id), 1000).unref(); // tried again in a while
+    this.unreadableSince.set(id, Date.now()); // read again by a request a while later
     return null;
   }
 
@@ -178,6 +188,7 @@ export class ManifestPublisher {
 
   /** Answers every waiting edge now (the server is closing). */
   close(): void {
+    this.closed = true;
     if (this.settling) clearTimeout(this.settling);
     for (const wake of [...this.waiters]) wake();
   }

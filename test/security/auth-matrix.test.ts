@@ -109,7 +109,8 @@ describe('route-by-route access matrix', () => {
     for (const template of paths) {
       const path = concrete(template);
       const { status } = await send('GET', path, ADMIN);
-      expect([200, 404, 405]).toContain(status);
+      // 400: the route ran and asks for what it needs (GET /bundle names its apps in ?apps=)
+      expect([200, 400, 404, 405]).toContain(status);
     }
     expect((await send('GET', '/loop-apps/spam-a/executions', ADMIN)).status).toBe(200);
     expect((await send('GET', '/LOOP-APPS', ADMIN)).status).toBe(404);
