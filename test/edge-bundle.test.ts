@@ -4,8 +4,8 @@ import * as tar from 'tar';
 import type { RunningServer } from '../src/server';
 import { spamConfig, tmpDataDir, writeApp } from './helpers/apps';
 import { CLI, run } from './helpers/cli';
-import { spawnServer } from './helpers/process';
-import { call, startTestServer } from './helpers/server';
+import { freePort, spawnServer } from './helpers/process';
+import { call, eventually, startTestServer } from './helpers/server';
 
 // Offline bundles: `loopai export` from a server that learns, an edge started from one with no cloud at all, and
 // `loopai import` of a newer one; a bundle that lies is refused whole.
@@ -148,4 +148,47 @@ describe('offline bundles', () => {
       expect((await send(out('junk.tar.gz'))).status).toBe(400);
     });
   });
+
+  test("an edge's spool holds at most spool_max_mb while its cloud is away: the oldest batches go, counted", async () => {
+    const sampled = tmpDataDir();
+    writeApp(sampled, 'all-sampled', {
+      config: spamConfig('all-sampled', { sampling: { rate: 1, strategy: 'random' } }),
+      versions: [{ 'program.js': program('ham') }],
+    });
+    const learner = await startTestServer(sampled);
+    try {
+      expect((await cli(learner.url, 'export', 'all-sampled', '--out', out('sampled.tar.gz'))).code).toBe(0);
+    } finally {
+      await learner.close();
+    }
+    const edgeDir = tmpDataDir();
+    const edge = await startTestServer(edgeDir, {
+      role: 'edge',
+      // a cloud that is not there: everything the edge samples stays in its spool
+      cloud: { url: `http://127.0.0.1:${await freePort()}`, retry_max_ms: 200, wait_s: 1 },
+      edge: { name: 'spooling', spool_max_mb: 1, telemetry_interval_ms: 50, bundle: out('sampled.tar.gz') },
+    });
+    try {
+      const text = 'a message long enough to take some room in the spool '.repeat(4);
+      for (let batch = 0; batch < 6; batch++) {
+        const inputs = Array.from({ length: 1000 }, (_, i) => ({ text: `${batch}-${i} ${text}` }));
+        expect(
+          (await call(edge.url, 'POST', '/loop-apps/all-sampled/execute/batch', { inputs })).status,
+        ).toBe(200);
+      }
+      const spool = path.join(edgeDir, 'edge', 'spool');
+      const dropped = await eventually(async () => {
+        const metrics = (await call(edge.url, 'GET', '/metrics')).body as string;
+        const value = Number(/loopai_edge_spool_dropped_total\{why="full"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+        expect(value).toBeGreaterThan(0);
+        return value;
+      }, 15_000);
+      const bytes = fs.readdirSync(spool).reduce((n, f) => n + fs.statSync(path.join(spool, f)).size, 0);
+      expect(bytes).toBeLessThanOrEqual(1024 * 1024);
+      expect(bytes).toBeGreaterThan(0);
+      expect(dropped).toBeGreaterThan(0);
+    } finally {
+      await edge.close();
+    }
+  }, 30_000);
 });
