@@ -64,10 +64,14 @@ export async function openBundle(file: string): Promise<OpenBundle> {
       strict: true,
       filter: (entryPath, entry) => {
         const name = entryPath.replace(/^\.\//, '');
-        if (name === 'blobs' || name === 'blobs/') return true;
+        const type = 'type' in entry ? entry.type : null;
+        if (name === 'blobs' || name === 'blobs/') {
+          if (type !== 'Directory') refused ??= name;
+          return type === 'Directory';
+        }
         const size = 'size' in entry ? (entry.size ?? 0) : 0;
         unpacked += size;
-        const plain = 'type' in entry ? entry.type === 'File' : false;
+        const plain = type === 'File';
         const known =
           name === MANIFEST ? size <= MAX_MANIFEST_BYTES : BLOB.test(name) && size <= MAX_FILE_BYTES;
         const ok = plain && known;

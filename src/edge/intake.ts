@@ -1,5 +1,5 @@
 import Ajv from 'ajv';
-import { badRequest } from '../domain/errors';
+import { ApiError, badRequest } from '../domain/errors';
 import { EDGE_NAME, executionDay } from '../domain/ids';
 import type { ExecutionRecord, PrivacyMode } from '../domain/types';
 import type { Validator } from '../improvement/validator';
@@ -107,12 +107,22 @@ export class TelemetryIntake {
     }
     const batch = body as unknown as TelemetryBatch;
     const report: IntakeReport = { samples: 0, duplicates: 0, feedback: 0, skipped: Object.create(null) };
+    const waiting: string[] = [];
     for (const app of batch.apps) {
       const id = app.loop_app_id;
       if (scope && !scope.has(id)) report.skipped[id] = 'the key may not send for this app';
+      else if (this.registry.loadErrors.has(id)) waiting.push(id);
       else if (!this.registry.get(id)) report.skipped[id] = 'no such Loop App here';
       else await this.receiveApp(batch.edge, app, report);
     }
+    // an app that failed to load here takes nothing now: the edge keeps the batch and sends it again (what was
+    // taken of it is not taken twice)
+    if (waiting.length)
+      throw new ApiError(
+        'load_error',
+        `Loop App(s) ${waiting.join(', ')} could not be loaded here; send this batch again later`,
+        report,
+      );
     return report;
   }
 
@@ -128,22 +138,27 @@ export class TelemetryIntake {
     if (Object.keys(app.counters).length)
       await this.validator.edgeCounters(id, edge, restoreDailyCounters(app.counters));
     for (const feedback of app.feedback) {
-      const known = await this.feedbackIdsOf(id);
-      if (known.has(feedback.feedback_id)) continue;
-      await this.append(id, edge, [feedback.execution]);
-      const body = { execution_id: feedback.execution.id, expected_output: feedback.expected_output };
-      try {
-        await this.validator.feedback(id, body, feedback.feedback_id);
-        known.add(feedback.feedback_id);
-        report.feedback += 1;
-      } catch (err) {
-        // an answer the cloud's schema refuses is the edge's mistake: logged, not retried
-        this.logger.warn('feedback from an edge was not recorded', {
-          loop_app_id: id,
-          edge,
-          error: (err as Error).message,
-        });
-      }
+      // one at a time per app: a batch sent again while the first is still being judged finds its ids known
+      await this.files.run(`feedback ${id}`, async () => {
+        const known = await this.feedbackIdsOf(id);
+        if (known.has(feedback.feedback_id)) return;
+        await this.append(id, edge, [feedback.execution]);
+        const body = { execution_id: feedback.execution.id, expected_output: feedback.expected_output };
+        try {
+          await this.validator.feedback(id, body, feedback.feedback_id);
+          known.add(feedback.feedback_id);
+          report.feedback += 1;
+        } catch (err) {
+          // a feedback this app refuses (the answer is not in its output schema) is never taken: logged, not
+          // sent again; anything else (a full disk) is the cloud's, and the edge sends the batch again
+          if (!(err instanceof ApiError && err.status < 500)) throw err;
+          this.logger.warn('feedback from an edge was not recorded', {
+            loop_app_id: id,
+            edge,
+            error: err.message,
+          });
+        }
+      });
     }
   }
 
@@ -173,15 +188,11 @@ export class TelemetryIntake {
   }
 
   private idsOf(file: string): Promise<Set<string>> {
-    let ids = this.ids.get(file);
-    if (!ids) this.ids.set(file, (ids = this.registry.store.executions.idsIn(file)));
-    return ids;
+    return cached(this.ids, file, () => this.registry.store.executions.idsIn(file));
   }
 
   private feedbackIdsOf(id: string): Promise<Set<string>> {
-    let ids = this.feedbackIds.get(id);
-    if (!ids) this.feedbackIds.set(id, (ids = this.readFeedbackIds(id)));
-    return ids;
+    return cached(this.feedbackIds, id, () => this.readFeedbackIds(id));
   }
 
   /** The feedback ids among an app's verdicts, read once. */
@@ -194,6 +205,17 @@ export class TelemetryIntake {
       offset = next;
     }
   }
+}
+
+/** A value read once and kept; a read that fails is not kept (the next one reads again). */
+function cached<T>(map: Map<string, Promise<T>>, key: string, read: () => Promise<T>): Promise<T> {
+  let value = map.get(key);
+  if (!value) {
+    value = read();
+    map.set(key, value);
+    value.catch(() => map.delete(key));
+  }
+  return value;
 }
 
 /**

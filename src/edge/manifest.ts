@@ -25,6 +25,8 @@ export interface ManifestApp {
 export interface Manifest {
   format: typeof MANIFEST_FORMAT;
   apps: ManifestApp[];
+  /** Apps the cloud has but cannot publish now (they failed to load there): an edge keeps what it has of them. */
+  unavailable?: string[];
 }
 
 /** A version's file names: plain names, no path, not hidden. */
@@ -54,6 +56,7 @@ const manifestSchema = {
   required: ['format', 'apps'],
   properties: {
     format: { const: MANIFEST_FORMAT },
+    unavailable: { type: 'array', maxItems: MAX_APPS, items: { type: 'string', maxLength: 63 } },
     apps: {
       type: 'array',
       maxItems: MAX_APPS,

@@ -126,9 +126,13 @@ export class ManifestPublisher {
     this.dirty.clear();
     for (const id of ids) {
       const app = this.registry.get(id);
-      const entry = app ? await this.entryOf(app).catch((err: Error) => this.unreadable(id, err)) : null;
+      if (!app) {
+        this.entries.delete(id);
+        continue;
+      }
+      // files that cannot be read now leave the app's last entry as it was
+      const entry = await this.entryOf(app).catch((err: Error) => this.unreadable(id, err));
       if (entry) this.entries.set(id, entry);
-      else this.entries.delete(id);
     }
     this.built.clear();
   }
@@ -174,7 +178,9 @@ export class ManifestPublisher {
     const apps = [...this.entries.values()]
       .filter((app) => !scope || scope.has(app.loop_app_id))
       .sort((a, b) => (a.loop_app_id < b.loop_app_id ? -1 : 1));
-    const body = JSON.stringify({ format: MANIFEST_FORMAT, apps });
+    // apps here that could not be loaded (a broken config.yaml, say): edges keep what they have of them
+    const unavailable = [...this.registry.loadErrors.keys()].filter((id) => !scope || scope.has(id)).sort();
+    const body = JSON.stringify({ format: MANIFEST_FORMAT, apps, unavailable });
     const blobs = new Map<string, BlobPlace>();
     for (const app of apps) {
       for (const [version, { files }] of Object.entries(app.versions)) {

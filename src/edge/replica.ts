@@ -25,8 +25,10 @@ export class Replica {
     const id = entry.loop_app_id;
     // the edge's own check: a config it could not load never replaces one that serves
     checkConfig(id, yaml.dump(entry.config)).validators.release();
-    const existing = await this.store.exists(id);
-    const held = new Set(existing ? await this.store.listVersionNames(id) : []);
+    // a new app is made without a version first, so that the one it is to serve is self-checked like any other
+    if (!(await this.store.exists(id)))
+      await this.registry.update(id, () => this.store.createApp(id, entry.config));
+    const held = new Set(await this.store.listVersionNames(id));
     const staged = new Map<string, Map<string, Buffer>>();
     for (const [version, { files }] of Object.entries(entry.versions)) {
       const folder = await this.fetchVersion(id, version, files, held.has(version), fetchBlob);
@@ -34,20 +36,20 @@ export class Replica {
     }
     const put = (version: string) => this.store.versionFiles.put(id, version, staged.get(version)!);
     // versions new to this edge go in place first (nothing names them yet): the active one is self-checked there
-    const placed = existing ? [...staged.keys()].filter((v) => !held.has(v)) : [];
+    const placed = [...staged.keys()].filter((v) => !held.has(v));
     for (const version of placed) await put(version);
     const active = entry.active_version;
     try {
       await this.registry.update(
         id,
         async () => {
-          if (existing) await this.store.writeConfig(id, entry.config);
-          else await this.store.createApp(id, entry.config);
+          await this.store.writeConfig(id, entry.config);
+          // a held version whose metadata.json changed (its program files cannot: see fetchVersion)
           for (const version of staged.keys()) if (!placed.includes(version)) await put(version);
           if (active && (await this.store.activeVersion(id)) !== active)
             await this.store.versionFiles.pointActive(id, active);
         },
-        existing && active ? active : undefined,
+        active ?? undefined,
       );
     } catch (err) {
       // refused before anything was written (the new active version failed its check): it leaves nothing behind
@@ -81,6 +83,15 @@ export class Replica {
     const names = Object.keys(files);
     const same = (name: string) => local[name]?.sha256 === files[name].sha256;
     if (localNames.length === names.length && names.every(same)) return null;
+    // a version is immutable once this edge holds it: only its metadata (status, notes) may change; new program
+    // files would replace checked bytes on disk with unchecked ones
+    const changed = [...names.filter((n) => !same(n)), ...localNames.filter((n) => !Object.hasOwn(files, n))];
+    const rewritten = held ? changed.filter((n) => n !== 'metadata.json') : [];
+    if (rewritten.length) {
+      throw new Error(
+        `${version} changed on the cloud (${rewritten.slice(0, 5).join(', ')}) after this edge took it; a version is never rewritten: make a new one`,
+      );
+    }
     const out = new Map<string, Buffer>();
     for (const name of names) {
       out.set(

@@ -57,6 +57,7 @@ export class EdgeSync {
   private etag: string | null = null;
   private running: Promise<void> | null = null;
   private following: NodeJS.Timeout | null = null;
+  private applying: Promise<unknown> = Promise.resolve();
   private restored = false;
   private synced = false;
   readonly status: SyncStatus;
@@ -102,6 +103,14 @@ export class EdgeSync {
   async restore(): Promise<boolean> {
     const saved = (await this.registry.store.edge.readState().catch(() => null)) as SavedState | null;
     if (saved?.format !== STATE_FORMAT || typeof saved.apps !== 'object' || saved.apps === null) return false;
+    if (this.cloud && saved.cloud && saved.cloud !== this.cloud.url) {
+      // what another cloud gave is no state of this one's: the edge is ready once this cloud has synced it
+      this.logger.warn('the saved edge state is of another cloud; it is not restored', {
+        saved: saved.cloud,
+        cloud: this.cloud.url,
+      });
+      return false;
+    }
     for (const [id, digest] of Object.entries(saved.apps))
       if (typeof digest === 'string') this.applied.set(id, digest);
     this.status.last_synced_at = saved.synced_at;
@@ -227,13 +236,24 @@ export class EdgeSync {
    * Applies the entries that changed (and with `removeOthers`, removes the apps it does not name); resolves to
    * whether anything changed and how many apps failed.
    */
-  private async applyManifest(
+  private applyManifest(
+    manifest: Manifest,
+    fetchBlob: FetchBlob,
+    removeOthers: boolean,
+  ): Promise<{ changed: boolean; failed: number }> {
+    // one at a time: a bundle imported while a manifest from the cloud is applied waits for it
+    const next = this.applying.then(() => this.applyNow(manifest, fetchBlob, removeOthers));
+    this.applying = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyNow(
     manifest: Manifest,
     fetchBlob: FetchBlob,
     removeOthers: boolean,
   ): Promise<{ changed: boolean; failed: number }> {
     const at = new Date().toISOString();
-    const named = new Set(manifest.apps.map((a) => a.loop_app_id));
+    const named = new Set([...manifest.apps.map((a) => a.loop_app_id), ...(manifest.unavailable ?? [])]);
     let changed = false;
     let failed = 0;
     for (const entry of manifest.apps) {

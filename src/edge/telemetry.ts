@@ -157,27 +157,37 @@ export class TelemetryShipper {
     return this.inTurn(async () => {
       await this.flush();
       const apps: BatchApp[] = [];
+      // read into copies, kept only once their batches are on disk: a spool that cannot be written (a full disk)
+      // leaves the records to be read again
+      const cursors = new Map(this.cursors);
+      const counters = new Map(this.counters);
       for (const { id } of this.registry.list()) {
-        const app = await this.read(id);
-        if (app) apps.push(app);
+        const read = await this.read(id);
+        cursors.set(id, read.cursors);
+        counters.set(id, read.counters);
+        if (read.app) apps.push(read.app);
       }
       if (!apps.length) return;
       await this.spool(apps);
       await this.files.writeTelemetry({
         format: STATE_FORMAT,
-        cursors: Object.fromEntries(this.cursors),
-        counters: Object.fromEntries(this.counters),
+        cursors: Object.fromEntries(cursors),
+        counters: Object.fromEntries(counters),
       } satisfies SavedTelemetry);
+      this.cursors = cursors;
+      this.counters = counters;
     });
   }
 
-  /** What one app's log gained: its samples, and the counters of the days they ran on. */
-  private async read(id: string): Promise<BatchApp | null> {
+  /** What one app's log gained (its samples, and the counters of the days they ran on), and the offsets after it. */
+  private async read(
+    id: string,
+  ): Promise<{ app: BatchApp | null; cursors: Record<string, number>; counters: DailyCounters }> {
     const executions = this.registry.store.executions;
     const names = await executions.names(id);
-    const cursors = this.cursors.get(id) ?? {};
+    const cursors = { ...this.cursors.get(id) };
     for (const name of Object.keys(cursors)) if (!names.includes(name)) delete cursors[name];
-    const counters = this.counters.get(id) ?? emptyDailyCounters();
+    const counters = restoreDailyCounters(this.counters.get(id));
     dropDaysBefore(counters, daysAgo(KEEP_DAYS));
     const samples: ExecutionRecord[] = [];
     const days = new Set<string>();
@@ -194,12 +204,10 @@ export class TelemetryShipper {
         if (next === offset || !records.length) break;
       }
     }
-    this.cursors.set(id, cursors);
-    this.counters.set(id, counters);
-    if (!days.size) return null;
+    if (!days.size) return { app: null, cursors, counters };
     const touched = emptyDailyCounters();
     for (const day of days) if (counters[day]) touched[day] = counters[day];
-    return { loop_app_id: id, samples, feedback: [], counters: touched };
+    return { app: { loop_app_id: id, samples, feedback: [], counters: touched }, cursors, counters };
   }
 
   /** Writes batches of at most MAX_BATCH_SAMPLES samples to the spool, then trims it to its size. */
@@ -271,11 +279,13 @@ export class TelemetryShipper {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body,
+          // the cloud may be judging feedback behind a validation pass; a resend would only wait behind it too
+          timeoutMs: 120_000,
         });
         await res.body?.cancel();
-        if (res.status >= 500 || res.status === 429) return false;
+        if (res.status !== 200 && res.status !== 400 && res.status !== 413) return false;
         if (res.status !== 200) {
-          // the cloud will never take it (it says why in its log): holding it would stop every batch after it
+          // the cloud says it will never take this batch: holding it would stop every batch after it
           this.metrics.edgeSpoolDropped(1, 'refused');
           this.logger.error('the cloud refused an edge telemetry batch; it is dropped', {
             batch: name,

@@ -116,6 +116,23 @@ describe('an edge and a cloud that lies', () => {
     expect(fs.readdirSync(path.join(edgeDir, 'loop-apps')).filter((n) => n !== APP)).toEqual([]);
   });
 
+  test('a version the edge holds is never rewritten: other program bytes under the same name are refused', async () => {
+    publish(entry('v1', { 'program.js': { bytes: program('SPAM') } }));
+    await eventually(async () => expect((await syncOf()).error).toMatch(/never rewritten/));
+    await keepsV1();
+    expect(
+      fs.readFileSync(path.join(edgeDir, 'loop-apps', APP, 'artifacts', 'v1', 'program.js'), 'utf8'),
+    ).toBe(program('ham'));
+  });
+
+  test('an app the cloud has but cannot load now is kept as it is, not removed', async () => {
+    const before = (await status()).last_synced_at;
+    cloud.publish({ format: FORMAT, apps: [], unavailable: [APP] });
+    // applied: a pass has run since
+    await eventually(async () => expect((await status()).last_synced_at).not.toBe(before));
+    await keepsV1();
+  });
+
   test('when the cloud tells the truth again, the edge follows it', async () => {
     publish(entry('v2', { 'program.js': { bytes: program('spam') } }));
     await eventually(async () => expect(await served()).toMatchObject({ version: 'v2', output: 'spam' }));
@@ -229,7 +246,7 @@ test('a cloud with no apps yet answers its edges', async () => {
   try {
     const res = await call(empty.url, 'GET', '/edge/v1/manifest');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ format: FORMAT, apps: [] });
+    expect(res.body).toEqual({ format: FORMAT, apps: [], unavailable: [] });
   } finally {
     await empty.close();
   }

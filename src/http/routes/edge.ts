@@ -60,7 +60,8 @@ export function edgeRoutes(
       publisher.stale(place.id);
       throw notFound(`the file with sha256 ${digest} changed on the cloud; fetch the manifest again`);
     }
-    res.set('Cache-Control', 'public, max-age=31536000, immutable');
+    // private: the answer went to a key (a shared cache must not hand it to anyone without one)
+    res.set('Cache-Control', 'private, max-age=31536000, immutable');
     res.type('application/octet-stream').send(data);
   });
   router.post('/edge/v1/telemetry', async (req, res) => {
