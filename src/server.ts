@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHttpHandler, type RouteInfo } from './http/app';
@@ -149,6 +150,8 @@ export async function startServer(
   const synthesizer = new Synthesizer(lifecycle, generators, settings.generator, new Jobs(log));
   // aborted first thing at close: oracle requests and back-off pauses in flight end at once
   const stopping = new AbortController();
+  // every oracle call, back-off pause and long-poll in flight listens to it: many at once is no leak
+  setMaxListeners(Infinity, stopping.signal);
   const validator = new Validator({
     registry,
     oracles: {
