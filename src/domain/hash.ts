@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 
-/** Hex sha256 of a text (versions, sandbox keys, API keys). */
-export const sha256 = (text: string): string => crypto.createHash('sha256').update(text).digest('hex');
+/** Hex sha256 of a text or bytes (versions, sandbox keys, API keys, files). */
+export const sha256 = (data: string | Buffer): string =>
+  crypto.createHash('sha256').update(data).digest('hex');
 
 /**
  * Hex sha256 of several texts, each prefixed with its length so that no two lists hash alike; the texts are fed

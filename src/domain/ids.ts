@@ -29,6 +29,11 @@ export const edgeName = (host: string): string =>
     .replace(/^-+/, '')
     .slice(0, 63) || 'edge';
 
+/** A file of a version: a plain name, no path, not hidden. */
+export const VERSION_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+/** The largest file a version may hold. */
+export const MAX_VERSION_FILE_BYTES = 16 * 1024 * 1024;
+
 /** `v3` → 3; anything else → undefined. */
 export function versionNumber(name: string): number | undefined {
   const m = VERSION.exec(name);

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import type { FileDigest } from '../domain/types';
-import { checkBlob, checkManifest, MAX_FILE_BYTES, MAX_MANIFEST_BYTES, type Manifest } from './manifest';
+import { MAX_VERSION_FILE_BYTES } from '../domain/ids';
+import { checkBlob, checkManifest, MAX_MANIFEST_BYTES, type Manifest } from './manifest';
 import type { ManifestPublisher } from './publisher';
 import type { FetchBlob } from './replica';
 
@@ -73,7 +74,7 @@ export async function openBundle(file: string): Promise<OpenBundle> {
         unpacked += size;
         const plain = type === 'File';
         const known =
-          name === MANIFEST ? size <= MAX_MANIFEST_BYTES : BLOB.test(name) && size <= MAX_FILE_BYTES;
+          name === MANIFEST ? size <= MAX_MANIFEST_BYTES : BLOB.test(name) && size <= MAX_VERSION_FILE_BYTES;
         const ok = plain && known;
         if (!ok) refused ??= name.slice(0, 100);
         return ok && unpacked <= MAX_UNPACKED_BYTES;

@@ -1,4 +1,5 @@
 import Ajv from 'ajv';
+import { executionSchema } from '../domain/api-schemas';
 import { ApiError, badRequest } from '../domain/errors';
 import { EDGE_NAME, executionDay } from '../domain/ids';
 import type { ExecutionRecord, PrivacyMode } from '../domain/types';
@@ -11,19 +12,17 @@ import { MAX_BATCH_SAMPLES, TELEMETRY_FORMAT, type BatchApp, type TelemetryBatch
 
 const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 
+/** An execution record as an edge sends it: the documented record with its fields bounded (no input under privacy). */
 const record = {
-  type: 'object',
-  required: ['id', 'ts', 'version', 'output', 'confidence', 'latency_ms', 'status'],
+  ...executionSchema,
+  required: executionSchema.required.filter((field) => field !== 'input'),
   properties: {
+    ...executionSchema.properties,
     id: { type: 'string', pattern: UUID },
     ts: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T', maxLength: 40 },
     version: { type: 'string', pattern: '^v[1-9][0-9]{0,8}$' },
     input_hash: { type: 'string', maxLength: 128 },
-    confidence: { type: ['number', 'null'] },
     latency_ms: { type: 'number', minimum: 0 },
-    status: { enum: ['ok', 'error'] },
-    sampled: { type: 'boolean' },
-    sample_rule: { enum: ['random', 'uncertainty'] },
   },
 };
 

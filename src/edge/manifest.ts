@@ -1,7 +1,6 @@
-import crypto from 'node:crypto';
 import Ajv from 'ajv';
 import { sha256 } from '../domain/hash';
-import { isLoopAppId, versionNumber } from '../domain/ids';
+import { isLoopAppId, MAX_VERSION_FILE_BYTES, VERSION_FILE_NAME, versionNumber } from '../domain/ids';
 import type { FileDigest, LoopAppConfig } from '../domain/types';
 
 /**
@@ -29,10 +28,6 @@ export interface Manifest {
   unavailable?: string[];
 }
 
-/** A version's file names: plain names, no path, not hidden. */
-export const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-/** The largest file a version may hold (as the store reads them). */
-export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 /** The largest manifest an edge reads (about 100,000 apps). */
 export const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 const MAX_FILES = 256;
@@ -47,7 +42,7 @@ const fileRef = {
   required: ['sha256', 'size'],
   properties: {
     sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-    size: { type: 'integer', minimum: 0, maximum: MAX_FILE_BYTES },
+    size: { type: 'integer', minimum: 0, maximum: MAX_VERSION_FILE_BYTES },
   },
 };
 
@@ -91,7 +86,7 @@ const manifestSchema = {
                 files: {
                   type: 'object',
                   maxProperties: MAX_FILES,
-                  propertyNames: { pattern: FILE_NAME.source },
+                  propertyNames: { pattern: VERSION_FILE_NAME.source },
                   additionalProperties: fileRef,
                 },
               },
@@ -140,7 +135,7 @@ export function checkManifest(value: unknown): Manifest {
 
 /** The bytes of a file a manifest names, when they are what it says (size and sha256); else an Error saying how not. */
 export function checkBlob(data: Buffer, ref: FileDigest, what: string, source: string): Buffer {
-  const digest = crypto.createHash('sha256').update(data).digest('hex');
+  const digest = sha256(data);
   if (data.length !== ref.size || digest !== ref.sha256) {
     throw new Error(
       `${what}: ${source} sent ${data.length} bytes with sha256 ${digest}; the manifest says ${ref.size} bytes with sha256 ${ref.sha256}`,

@@ -1,4 +1,4 @@
-import crypto from 'node:crypto';
+import { sha256 } from '../domain/hash';
 import type { FileDigest, LoopAppConfig } from '../domain/types';
 import type { Logger } from '../logger';
 import { folderStamp } from '../runtime/disk-stamps';
@@ -184,11 +184,11 @@ export class ManifestPublisher {
     const blobs = new Map<string, BlobPlace>();
     for (const app of apps) {
       for (const [version, { files }] of Object.entries(app.versions)) {
-        for (const [name, { sha256 }] of Object.entries(files))
-          blobs.set(sha256, { id: app.loop_app_id, version, name });
+        for (const [name, { sha256: digest }] of Object.entries(files))
+          blobs.set(digest, { id: app.loop_app_id, version, name });
       }
     }
-    const etag = `"${crypto.createHash('sha256').update(body).digest('hex')}"`;
+    const etag = `"${sha256(body)}"`;
     return { etag, body, blobs };
   }
 

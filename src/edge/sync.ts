@@ -1,17 +1,11 @@
 import { ApiError } from '../domain/errors';
+import { MAX_VERSION_FILE_BYTES } from '../domain/ids';
 import type { FileDigest } from '../domain/types';
 import type { Logger } from '../logger';
 import type { Registry } from '../runtime/registry';
 import type { CloudSettings } from '../settings';
 import { openBundle } from './bundle';
-import {
-  checkBlob,
-  checkManifest,
-  entryDigest,
-  MAX_FILE_BYTES,
-  MAX_MANIFEST_BYTES,
-  type Manifest,
-} from './manifest';
+import { checkBlob, checkManifest, entryDigest, MAX_MANIFEST_BYTES, type Manifest } from './manifest';
 import { Replica, type FetchBlob } from './replica';
 import { readCapped, reason, Refused, type CloudClient } from './cloud-client';
 
@@ -229,7 +223,12 @@ export class EdgeSync {
       await res.body?.cancel();
       throw new Error(`${what}: the cloud answered ${res.status} for its file (sha256 ${ref.sha256})`);
     }
-    return checkBlob(await readCapped(res, Math.min(ref.size, MAX_FILE_BYTES), what), ref, what, 'the cloud');
+    return checkBlob(
+      await readCapped(res, Math.min(ref.size, MAX_VERSION_FILE_BYTES), what),
+      ref,
+      what,
+      'the cloud',
+    );
   }
 
   /**

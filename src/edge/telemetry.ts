@@ -7,6 +7,7 @@ import type { Registry } from '../runtime/registry';
 import type { EdgeSettings } from '../settings';
 import {
   countExecution,
+  daysAgo,
   dropDaysBefore,
   emptyDailyCounters,
   restoreDailyCounters,
@@ -53,8 +54,6 @@ interface SavedTelemetry {
   cursors: Record<string, Record<string, number>>;
   counters: Record<string, DailyCounters>;
 }
-
-const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
 
 /**
  * An edge's telemetry: every `telemetry_interval_ms` it reads what its execution log gained (each byte once, from

@@ -5,6 +5,7 @@ import { KeyedLock } from '../store/keyed-lock';
 import { wilson, type DailyStat } from '../telemetry/analytics';
 import {
   dailyStats,
+  daysAgo,
   dropDaysBefore,
   emptyDailyCounters,
   keepLatest,
@@ -33,8 +34,6 @@ export type { ValidationReport } from './validation/verdicts';
 
 /** Days of counters kept for analytics. */
 const KEEP_STATS_DAYS = 400;
-
-const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
 
 export interface ValidatorDeps {
   registry: Registry;

@@ -1,5 +1,6 @@
 import Ajv from 'ajv';
 import { badRequest } from '../domain/errors';
+import { VERSION_FILE_NAME } from '../domain/ids';
 import { settingsPatchSchema, specSchema } from '../domain/schemas';
 import type { LoopAppConfig } from '../domain/types';
 import { RecordError } from '../store/files';
@@ -10,8 +11,6 @@ export interface ProgramUpload {
   code: string;
   files?: Record<string, string>;
 }
-
-const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   !!v && typeof v === 'object' && !Array.isArray(v);
@@ -62,7 +61,7 @@ export function checkUpload(upload: ProgramUpload): void {
   }
   for (const [name, text] of Object.entries(upload.files ?? {})) {
     if (
-      !FILE_NAME.test(name) ||
+      !VERSION_FILE_NAME.test(name) ||
       name === 'program.js' ||
       name === 'metadata.json' ||
       typeof text !== 'string'

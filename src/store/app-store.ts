@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import yaml from 'js-yaml';
 import { sha256 } from '../domain/hash';
-import { isLoopAppId, versionNumber } from '../domain/ids';
+import { isLoopAppId, MAX_VERSION_FILE_BYTES, versionNumber } from '../domain/ids';
 import type { ExecutionRecord, ImprovementEvent, LabelledExample, VersionMetadata } from '../domain/types';
 import {
   appendFileAtomically,
@@ -27,7 +27,6 @@ import { VersionFiles } from './version-files';
 import { EdgeFiles } from './edge-files';
 
 /** Largest file a version may hold; programs are small, and this bounds what a load reads into memory. */
-const MAX_VERSION_FILE_BYTES = 16 * 1024 * 1024;
 
 /** What interrupted writes of earlier releases left: swap links, and write-file-atomic's `<file>.<number>`. */
 const LEGACY_LEFTOVER =

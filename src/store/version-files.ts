@@ -1,6 +1,6 @@
-import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { sha256 } from '../domain/hash';
 import type { FileDigest } from '../domain/types';
 import { storageError, swapSymlink, tempPath } from './files';
 import type { Layout } from './layout';
@@ -86,5 +86,5 @@ export class VersionFiles {
 
 async function digestOf(file: string): Promise<FileDigest> {
   const data = await fsp.readFile(file);
-  return { sha256: crypto.createHash('sha256').update(data).digest('hex'), size: data.length };
+  return { sha256: sha256(data), size: data.length };
 }

@@ -90,6 +90,10 @@ export function keepLatest(kept: DailyCounters, sent: DailyCounters): void {
   }
 }
 
+/** The UTC day (YYYY-MM-DD) `days` days before now. */
+export const daysAgo = (days: number): string =>
+  new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
+
 /** Forgets the days before `cutoff` (YYYY-MM-DD). */
 export function dropDaysBefore(stats: DailyCounters, cutoff: string): void {
   for (const day of Object.keys(stats)) if (day < cutoff) delete stats[day];

@@ -26,6 +26,18 @@ const BAD_TARGETS: Array<[string, RegExp]> = [
 describe('hand edits of `active`', () => {
   let dataDir: string;
   const artifacts = (id: string) => path.join(dataDir, 'loop-apps', id, 'artifacts');
+  /** A started watcher of the apps, and the ids it reloaded, in order. */
+  async function watching() {
+    const reloads: string[] = [];
+    const watcher = new AppWatcher(
+      path.join(dataDir, 'loop-apps'),
+      async (id) => void reloads.push(id),
+      silentLogger(),
+      20,
+    );
+    await watcher.start();
+    return { watcher, reloads };
+  }
 
   beforeEach(() => {
     dataDir = tmpDataDir();
@@ -38,14 +50,7 @@ describe('hand edits of `active`', () => {
   });
 
   test('the watcher sees every replacement of the link: dangling, a loop, outside the app, and each flip back', async () => {
-    const reloads: string[] = [];
-    const watcher = new AppWatcher(
-      path.join(dataDir, 'loop-apps'),
-      async (id) => void reloads.push(id),
-      silentLogger(),
-      20,
-    );
-    await watcher.start();
+    const { watcher, reloads } = await watching();
     try {
       for (const [target] of BAD_TARGETS) {
         for (const next of [target, 'v2']) {
@@ -68,14 +73,7 @@ describe('hand edits of `active`', () => {
     writeApp(dataDir, 'linked-app', { versions: [] });
     fs.rmSync(artifacts('linked-app'), { recursive: true });
     fs.symlinkSync(outside, artifacts('linked-app')); // artifacts -> a folder elsewhere
-    const reloads: string[] = [];
-    const watcher = new AppWatcher(
-      path.join(dataDir, 'loop-apps'),
-      async (id) => void reloads.push(id),
-      silentLogger(),
-      20,
-    );
-    await watcher.start();
+    const { watcher, reloads } = await watching();
     try {
       fs.writeFileSync(path.join(outside, 'v1', 'program.js'), answer('spam'));
       fs.symlinkSync('v1', path.join(outside, 'active'));

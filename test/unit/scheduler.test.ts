@@ -6,9 +6,10 @@ import type { LiveApp, Registry } from '../../src/runtime/registry';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('many apps on one schedule: one cron task, a few passes at a time, each app once per tick and never two at once', async () => {
-  const apps = Array.from({ length: 30 }, (_, i) => ({
-    id: `app-${i}`,
+/** A scheduler over these apps, all due every second, whose passes run `validate`. */
+function schedulerOf(ids: string[], validate: (id: string) => Promise<void>): Scheduler {
+  const apps = ids.map((id) => ({
+    id,
     config: { status: 'active', validation: { schedule: '* * * * * *' } }, // every second
   })) as unknown as LiveApp[];
   const registry = {
@@ -16,24 +17,31 @@ test('many apps on one schedule: one cron task, a few passes at a time, each app
     get: (id: string) => apps.find((a) => a.id === id),
     onChange: () => undefined,
   } as unknown as Registry;
-  let running = 0;
-  let most = 0;
-  const passes = new Map<string, number>();
-  const inPass = new Set<string>();
   const policy = {
     validate: async (id: string) => {
-      if (inPass.has(id)) throw new Error(`${id}: two passes at once`);
-      inPass.add(id);
-      most = Math.max(most, ++running);
-      passes.set(id, (passes.get(id) ?? 0) + 1);
-      await sleep(60); // 30 apps, 4 at a time: a tick's passes take about 0.5 s
-      running -= 1;
-      inPass.delete(id);
+      await validate(id);
       return { ingested: 0, validated: 0, failed: 0, errors: [] };
     },
   } as unknown as ImprovementPolicy;
   const validator = { forget: () => undefined, applyRetention: async () => [] } as unknown as Validator;
-  const scheduler = new Scheduler(registry, validator, policy, silentLogger());
+  return new Scheduler(registry, validator, policy, silentLogger());
+}
+
+test('many apps on one schedule: one cron task, a few passes at a time, each app once per tick and never two at once', async () => {
+  let running = 0;
+  let most = 0;
+  const passes = new Map<string, number>();
+  const inPass = new Set<string>();
+  const ids = Array.from({ length: 30 }, (_, i) => `app-${i}`);
+  const scheduler = schedulerOf(ids, async (id) => {
+    if (inPass.has(id)) throw new Error(`${id}: two passes at once`);
+    inPass.add(id);
+    most = Math.max(most, ++running);
+    passes.set(id, (passes.get(id) ?? 0) + 1);
+    await sleep(60); // 30 apps, 4 at a time: a tick's passes take about 0.5 s
+    running -= 1;
+    inPass.delete(id);
+  });
   scheduler.start();
   expect((scheduler as unknown as { groups: Map<string, unknown> }).groups.size).toBe(1);
   await sleep(2600);
@@ -48,29 +56,15 @@ test('many apps on one schedule: one cron task, a few passes at a time, each app
 });
 
 test('apps due together start together while slots are free, and one long pass does not hold back the others', async () => {
-  const apps = ['slow', 'quick-1', 'quick-2'].map((id) => ({
-    id,
-    config: { status: 'active', validation: { schedule: '* * * * * *' } },
-  })) as unknown as LiveApp[];
-  const registry = {
-    list: () => apps,
-    get: (id: string) => apps.find((a) => a.id === id),
-    onChange: () => undefined,
-  } as unknown as Registry;
   let running = 0;
   let most = 0;
   const passes = new Map<string, number>();
-  const policy = {
-    validate: async (id: string) => {
-      most = Math.max(most, ++running);
-      passes.set(id, (passes.get(id) ?? 0) + 1);
-      await sleep(id === 'slow' ? 2500 : 50);
-      running -= 1;
-      return { ingested: 0, validated: 0, failed: 0, errors: [] };
-    },
-  } as unknown as ImprovementPolicy;
-  const validator = { forget: () => undefined, applyRetention: async () => [] } as unknown as Validator;
-  const scheduler = new Scheduler(registry, validator, policy, silentLogger());
+  const scheduler = schedulerOf(['slow', 'quick-1', 'quick-2'], async (id) => {
+    most = Math.max(most, ++running);
+    passes.set(id, (passes.get(id) ?? 0) + 1);
+    await sleep(id === 'slow' ? 2500 : 50);
+    running -= 1;
+  });
   scheduler.start();
   await sleep(2300);
   await scheduler.close();

@@ -1,6 +1,6 @@
-import crypto from 'node:crypto';
 import type { Request, Router } from 'express';
 import { badRequest, notFound } from '../../domain/errors';
+import { sha256 } from '../../domain/hash';
 import type { TelemetryIntake } from '../../edge/intake';
 import { readJson, type BodyLimits } from '../body';
 import type { ManifestPublisher } from '../../edge/publisher';
@@ -56,7 +56,7 @@ export function edgeRoutes(
     if (!place) throw notFound(`no file with sha256 ${digest} in the manifest of this key`);
     const data = await publisher.read(place).catch(() => null);
     // edited or removed since the manifest was made: the edge is told no, and the next manifest says what is new
-    if (!data || crypto.createHash('sha256').update(data).digest('hex') !== digest) {
+    if (!data || sha256(data) !== digest) {
       publisher.stale(place.id);
       throw notFound(`the file with sha256 ${digest} changed on the cloud; fetch the manifest again`);
     }
