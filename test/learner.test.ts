@@ -1,5 +1,11 @@
 import vm from 'node:vm';
-import { decodeBase64, prepareModel, WEIGHTS_FILE } from '../src/synthesis/learner/model';
+import {
+  decodeBase64,
+  prepareModel,
+  WEIGHTS_FILE,
+  type PreparedBlock,
+  type PreparedPart,
+} from '../src/synthesis/learner/model';
 import {
   learn,
   learnableTarget,
@@ -158,26 +164,26 @@ describe('offline learner', () => {
       expect(small(probe)).toEqual(runProgram(binary.files, probe));
       expect(predict(probe)).toEqual(runProgram(learned.files, probe));
     }
-    const [a, b] = [binary, learned].map((m) =>
-      prepareModel(JSON.parse(m.files['model.json']), decodeBase64(m.files[WEIGHTS_FILE])),
-    );
-    expect(a.F).not.toBe(b.F);
+    const [a, b] = [binary, learned].map(
+      (m) => prepareModel(JSON.parse(m.files['model.json']), (file) => decodeBase64(m.files[file])).parts[0],
+    ) as Array<PreparedPart & { block: PreparedBlock }>;
+    expect(a.block.F).not.toBe(b.block.F);
     // a loaded model holds its weights and a lookup table of one int32 a slot, nothing sized per call
-    expect(Object.keys(b).sort()).toEqual([
+    expect(Object.keys(b.block).sort()).toEqual([
       'F',
       'K',
       'bias',
       'idf',
-      'info',
       'keys',
       'mask',
       'scale',
       'shift',
       'table',
+      'temperature',
       'w',
       'wordF',
     ]);
-    expect(b.table.length).toBeLessThanOrEqual(4 * b.F);
+    expect(b.block.table.length).toBeLessThanOrEqual(4 * b.block.F);
   });
 
   test('imbalanced data still finds the minority class', async () => {
@@ -198,28 +204,38 @@ describe('offline learner', () => {
     expect(model({ text: 'project meeting notes' }).result).toBe('ham');
   });
 
-  test('outputs it cannot learn are refused with a hint to configure an LLM', () => {
-    for (const schema of [
-      { type: 'string' },
-      { type: 'number' },
-      {
-        type: 'object',
-        properties: { label: { enum: ['a', 'b'] }, summary: { type: 'string' } },
-        required: ['label', 'summary'],
-      },
-    ]) {
+  test('outputs it cannot learn (free text, nested free-form objects) are refused, saying an LLM can', () => {
+    for (const [schema, why] of [
+      [{ type: 'string' }, /the output is free text/],
+      [
+        {
+          type: 'object',
+          properties: { label: { enum: ['a', 'b'] }, summary: { type: 'string' } },
+          required: ['label', 'summary'],
+        },
+        /also requires summary/,
+      ],
+      [
+        { type: 'object', properties: { meta: { type: 'object', properties: { a: { enum: ['x', 'y'] } } } } },
+        /no field of those kinds/,
+      ],
+      [{ type: 'array', items: { type: 'string' } }, /the output is "array"/],
+    ] as const) {
       expect(() => learnableTarget(schema)).toThrow(LearnerUnsupported);
+      expect(() => learnableTarget(schema)).toThrow(why);
       expect(() => learnableTarget(schema)).toThrow(/OPENAI_API_KEY/);
     }
-    expect(learnableTarget({ type: 'boolean' })).toEqual({ labels: [false, true], field: null });
+    expect(learnableTarget({ type: 'boolean' })).toEqual({
+      fields: null,
+      parts: [{ kind: 'label', labels: [false, true] }],
+    });
   });
 
   test('the weights are a schema-checkable binary block: header sizes match model.json, tampering is refused', () => {
     const info = JSON.parse(learned.files['model.json']);
     expect(info).toMatchObject({
       format: 'loopai-learner',
-      output: { kind: 'label', labels },
-      weights: { file: WEIGHTS_FILE },
+      output: { fields: null, parts: [{ kind: 'label', labels, weights: { file: WEIGHTS_FILE } }] },
     });
     const bytes = decodeBase64(learned.files[WEIGHTS_FILE]);
     const head = new Uint32Array(bytes.buffer, 0, 8);
@@ -231,8 +247,8 @@ describe('offline learner', () => {
     );
     const bad = Uint8Array.from(bytes);
     new Uint32Array(bad.buffer, 0, 8)[2] = 7;
-    expect(() => prepareModel(info, bad)).toThrow(/header/);
-    expect(() => prepareModel(info, bytes.subarray(0, bytes.length - 8))).toThrow();
+    expect(() => prepareModel(info, () => bad)).toThrow(/header/);
+    expect(() => prepareModel(info, () => bytes.subarray(0, bytes.length - 8))).toThrow();
   });
 
   test('program.js is the same text for every model (what it learned is in the files beside it)', async () => {

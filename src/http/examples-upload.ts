@@ -151,7 +151,8 @@ type Path = string[];
 /** Where the CSV's columns go: input fields by path (`email.subject` for nested ones) and the output column. */
 interface Mapping {
   inputs: Array<{ column: number; path: Path; type: unknown }>;
-  output: number;
+  /** One column that is the output (field null), or one column per field of the output object. */
+  outputs: Array<{ column: number; field: string | null }>;
 }
 
 const listOf = (value: unknown): string[] | null =>
@@ -178,10 +179,10 @@ function mapColumns(header: string[], query: Record<string, unknown>, config: Lo
   };
   const wanted =
     listOf(query.input) ?? header.filter((name) => schemaAt(config.input_schema, name.split('.')));
-  const outputName =
-    (listOf(query.output) ?? [])[0] ??
-    ['output', 'label'].find((n) => header.includes(n) && !wanted.includes(n));
-  if (!wanted.length || !outputName) {
+  const outputNames = listOf(query.output) ?? [
+    ['output', 'label'].find((n) => header.includes(n) && !wanted.includes(n)),
+  ];
+  if (!wanted.length || !outputNames[0]) {
     throw badRequest(
       'invalid_examples',
       `say which CSV columns are the input and which the output: ?input=${header.slice(0, -1).join(',') || 'a,b'}&output=${header[header.length - 1] ?? 'label'}`,
@@ -192,7 +193,10 @@ function mapColumns(header: string[], query: Record<string, unknown>, config: Lo
       const path = name.split('.');
       return { column: column(name), path, type: schemaAt(config.input_schema, path)?.type };
     }),
-    output: column(outputName),
+    outputs: outputNames.map((name) => ({
+      column: column(name!),
+      field: outputNames.length > 1 ? name! : null,
+    })),
   };
 }
 
@@ -207,17 +211,45 @@ function cell(text: string, type: unknown): unknown {
   return text;
 }
 
-/** The label column as the output schema wants it: where the learner reads the label from (learnableTarget). */
-function outputOf(text: string, schema: JsonSchema): unknown {
-  let field: string | null;
-  try {
-    field = learnableTarget(schema).field;
-  } catch {
-    return text; // not a label output: the schema check says what is wrong
+/** A cell of the output as its schema wants it: a list of labels is `a|b` (or a JSON array). */
+function outputCell(text: string, schema: JsonSchema | undefined): unknown {
+  if (schema?.type !== 'array') return cell(text, schema?.type);
+  const t = text.trim();
+  if (t.startsWith('[')) {
+    try {
+      return JSON.parse(t) as unknown;
+    } catch {
+      return text; // the schema check names it
+    }
   }
-  if (field === null) return cell(text, schema.type);
-  const props = schema.properties as Record<string, JsonSchema>;
-  return { [field]: cell(text, props[field].type) };
+  return t ? t.split('|').map((label) => label.trim()) : [];
+}
+
+/**
+ * The output columns as the output schema wants them: one column goes where the learner reads the label from
+ * (learnableTarget), several each to their field.
+ */
+function outputOf(cells: Array<{ field: string | null; text: string }>, schema: JsonSchema): unknown {
+  const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  const own = (field: string) =>
+    Object.prototype.hasOwnProperty.call(props, field) ? props[field] : undefined;
+  if (cells.length > 1) {
+    const out = Object.create(null) as Record<string, unknown>;
+    // an empty cell is no value, except for a list of labels: none
+    for (const { field, text } of cells)
+      if (text !== '' || own(field!)?.type === 'array') out[field!] = outputCell(text, own(field!));
+    return { ...out };
+  }
+  const text = cells[0].text;
+  let fields: string[] | null;
+  try {
+    fields = learnableTarget(schema).fields;
+  } catch {
+    return text; // not an output the learner knows: the schema check says what is wrong
+  }
+  if (fields === null) return outputCell(text, schema);
+  // an object of several fields needs a column each (?output=a,b): the schema check says which are missing
+  return fields.length === 1 ? { [fields[0]]: outputCell(text, own(fields[0])) } : text;
 }
 
 function setPath(target: Record<string, unknown>, path: Path, value: unknown): void {
@@ -263,10 +295,10 @@ async function* csvRows(
         if (record[column] !== undefined && record[column] !== '')
           setPath(input, path, cell(record[column], type));
       }
-      const label = record[mapping.output];
-      yield label === undefined
+      const cells = mapping.outputs.map(({ column, field }) => ({ field, text: record[column] }));
+      yield cells.some((c) => c.text === undefined)
         ? { line: info.lines, error: `the row has ${record.length} columns, the header more` }
-        : { line: info.lines, row: { input: { ...input }, output: outputOf(label, config.output_schema) } };
+        : { line: info.lines, row: { input: { ...input }, output: outputOf(cells, config.output_schema) } };
     }
   } catch (err) {
     if (err instanceof ApiError) throw err;

@@ -6,7 +6,7 @@
  * sandbox as every other program does.
  */
 import { sha256 } from '../domain/hash';
-import { LEARNER_TEMPLATE, scoreInput } from '../synthesis/learner';
+import { EARLIER_TEMPLATES, LEARNER_TEMPLATE, scoreInput } from '../synthesis/learner';
 import { checkedModel } from '../synthesis/learner/model-check';
 import type { PreparedModel } from '../synthesis/learner/model';
 import type { CallOutcome, ProgramSource } from './sandbox/protocol';
@@ -29,18 +29,20 @@ export interface InProcessModel {
 
 /** The model of `source` when it may be scored in this process, else null; `why` says which and why. */
 export function inProcessModel(source: ProgramSource): { model: InProcessModel | null; why: string } {
-  if (sha256(source.code) !== LEARNER_TEMPLATE.sha256)
+  const code = sha256(source.code);
+  const template = [LEARNER_TEMPLATE, ...EARLIER_TEMPLATES].find((t) => t.sha256 === code);
+  if (!template)
     return { model: null, why: `program.js is not the learner's template (${LEARNER_TEMPLATE.name})` };
   let prepared: PreparedModel;
   try {
-    prepared = checkedModel(source.files);
+    prepared = checkedModel(source.files, template.model);
   } catch (err) {
     return {
       model: null,
       why: `the learner's template, but its data was refused: ${(err as Error).message}`,
     };
   }
-  return { model: modelOf(prepared), why: `the learner's template (${LEARNER_TEMPLATE.name}), data checked` };
+  return { model: modelOf(prepared), why: `the learner's template (${template.name}), data checked` };
 }
 
 function modelOf(prepared: PreparedModel): InProcessModel {

@@ -25,13 +25,14 @@ export class LearnerGenerator implements Generator {
       progress: ctx.progress,
     });
     const { ['program.js']: code, ...files } = learned.files;
-    const { features, kept_features, c, weights_kb, train_seconds } = learned.stats;
+    const { features, kept_features, c, weights_kb, train_seconds, blocks } = learned.stats;
+    const regularised = c === null ? '' : `, C = ${c}`;
     return {
       generator: 'learner',
-      template: { ...LEARNER_TEMPLATE },
+      template: { name: LEARNER_TEMPLATE.name, sha256: LEARNER_TEMPLATE.sha256 },
       code,
       files,
-      notes: `${kept_features} of ${features} features kept (${weights_kb} KB of weights), C = ${c}, trained in ${train_seconds} s`,
+      notes: `${kept_features} of ${features} features kept (${weights_kb} KB of weights in ${blocks} block${blocks === 1 ? '' : 's'})${regularised}, trained in ${train_seconds} s`,
     };
   }
 }

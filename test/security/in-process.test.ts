@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RunningServer } from '../../src/server';
 import { MAX_IN_PROCESS_CHARS } from '../../src/runtime/in-process';
+import { learn } from '../../src/synthesis/learner';
 import { spamConfig, tmpDataDir, writeApp, writeVersion } from '../helpers/apps';
 import { call, startTestServer } from '../helpers/server';
 
@@ -131,4 +132,87 @@ describe('the in-process path takes data, never code', () => {
     expect(small.body.results.map((r: { output: string }) => r.output)).toEqual(['spam', big.body.output]);
     expect(big.body.confidence).toBe(small.body.results[1].confidence);
   });
+});
+
+describe("the current template's model (several parts) is checked as closely", () => {
+  let server: RunningServer;
+  const id = 'crafted-parts';
+  const output = {
+    type: 'object',
+    properties: {
+      label: { enum: ['spam', 'ham'] },
+      score: { type: 'integer', minimum: 0, maximum: 9 },
+      tags: { type: 'array', items: { enum: ['prize', 'lunch'] } },
+    },
+    required: ['label', 'score', 'tags'],
+  };
+  const edits: Array<[string, (m: any) => void, RegExp]> = [
+    [
+      'two parts reading one weights file',
+      (m) => (m.output.parts[1].weights.file = 'weights.bin.b64'),
+      /named twice/,
+    ],
+    [
+      'a tag of a label the part does not have',
+      (m) => (m.output.parts[2].tags[0].label = 7),
+      /a tag names a label/,
+    ],
+    [
+      'a weights file outside the version',
+      (m) => (m.output.parts[0].weights.file = '../v1/x'),
+      /must match pattern/,
+    ],
+    ['more parts than fields', (m) => m.output.fields.pop(), /fields and parts do not match/],
+    ['a number part with min above max', (m) => (m.output.parts[1].min = 100), /min above max/],
+    ['a spread of zero', (m) => (m.output.parts[1].sigma = 0), /sigma must be > 0/],
+    [
+      'an earlier model.json version under this template',
+      (m) => (m.version = 2),
+      /version must be equal to constant/,
+    ],
+  ];
+
+  beforeAll(async () => {
+    const rows = [
+      'win a free prize now',
+      'claim the prize',
+      'lunch at noon?',
+      'lunch tomorrow with the team',
+    ].flatMap((text, i) =>
+      [' today', ' please', ' again', ''].map((s, j) => ({
+        input: { text: text + s },
+        output: { label: i < 2 ? 'spam' : 'ham', score: i * 2 + (j % 2), tags: [i < 2 ? 'prize' : 'lunch'] },
+      })),
+    );
+    const learned = (await learn(rows, spamConfig(id).input_schema, output)).files;
+    const info = JSON.parse(learned['model.json']);
+    const crafted = edits.map(([, edit]) => {
+      const copy = structuredClone(info);
+      edit(copy);
+      return { ...learned, 'model.json': JSON.stringify(copy) };
+    });
+    const dataDir = tmpDataDir();
+    writeApp(dataDir, id, { config: spamConfig(id, { output_schema: output }), versions: [learned] });
+    crafted.forEach((files, i) => writeVersion(dataDir, id, `v${i + 2}`, files));
+    server = await startTestServer(dataDir);
+  });
+  afterAll(() => server.close());
+
+  test('the learned version runs in process', async () => {
+    const answer = await call(server.url, 'POST', `/loop-apps/${id}/execute`, {
+      input: { text: 'free prize' },
+    });
+    expect(answer.body.output).toMatchObject({ label: 'spam', tags: ['prize'] });
+    const runs = (await call(server.url, 'GET', `/loop-apps/${id}/versions/v1`)).body.runs;
+    expect(runs).toMatchObject({ path: 'in-process', loaded: true });
+  });
+
+  test.each(edits.map(([what, , why], i) => [what, `v${i + 2}`, why] as const))(
+    '%s (%s): refused for the in-process path, saying why',
+    async (_what, version, why) => {
+      const runs = (await call(server.url, 'GET', `/loop-apps/${id}/versions/${version}`)).body.runs;
+      expect(runs.path).toBe('sandbox');
+      expect(runs.why).toMatch(why);
+    },
+  );
 });

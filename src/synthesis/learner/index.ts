@@ -1,29 +1,26 @@
+import { canonical } from '../evaluate';
 import { sha256 } from '../../domain/hash';
+import { chooseThreshold, learnLabel, type LearnedLabel } from './classifier';
 import { hashFeatures, isSpaceUnit, isSymbolUnit, isWordUnit, type FeatureSpec } from './features';
-import { keepColumns, tfidf } from './matrix';
+import type { HeadSettings } from './head';
+import { tfidf } from './matrix';
 import {
+  answer,
   decodeBase64,
-  encodeWeights,
   newScratch,
+  normalCdf,
+  prepareBlock,
   prepareModel,
   scoreHashes,
-  WEIGHTS_FILE,
+  weightsFile,
   type ModelInfo,
+  type PartInfo,
   type PreparedModel,
+  type WeightsRef,
 } from './model';
 import { defaultThreads } from './pool';
-import {
-  fitColumns,
-  fitTemperature,
-  positives,
-  selectFeatures,
-  solverData,
-  stratifiedRowFolds,
-  crossValidate,
-  pairedGain,
-  type FitSettings,
-} from './train';
-import { learnableTarget } from './target';
+import { learnNumber } from './regression';
+import { learnableTarget, type PartTarget } from './target';
 
 export { learnableTarget, LearnerUnsupported } from './target';
 
@@ -45,22 +42,28 @@ export interface LearnerOptions {
 }
 
 export interface LearnedProgram {
-  files: { 'program.js': string; 'model.json': string; [WEIGHTS_FILE]: string };
+  /** program.js, model.json and one weights file a block (weights.bin.b64, weights-2.bin.b64, …). */
+  files: Record<string, string>;
   stats: {
     features: number;
+    /** Features kept, over every block. */
     kept_features: number;
     kept_weights: number;
     /** program.js and its files, in KB. */
     program_kb: number;
-    /** The weights file alone, in KB. */
+    /** The weights files, in KB. */
     weights_kb: number;
     train_seconds: number;
+    /** The labels of the first part that has labels. */
     classes: string[];
-    c: number;
-    loss: string;
+    /** Blocks of weights: one per label or number, one per tag that varies. */
+    blocks: number;
+    /** Of the first label fit (regularisation, loss, tuning, calibration); null without one. */
+    c: number | null;
+    loss: string | null;
     /** Out-of-fold accuracy per loss and C of the grid, when they were tuned. */
     tuning?: Array<{ loss: string; c: number; accuracy: number }>;
-    temperature: number;
+    temperature: number | null;
   };
 }
 
@@ -84,21 +87,48 @@ function featureSpec(inputSchema: Schema): FeatureSpec {
   return { fields, fieldAware: textFields.length > 1, charMin: 2, charMax: 5 };
 }
 
-/** What tuning chooses from: squared hinge (LinearSVC) and logistic (LogisticRegression) losses, each over C. */
-const GRIDS: Array<{ loss: 0 | 2; cs: number[] }> = [
-  { loss: 2, cs: [0.1, 0.3, 1, 3, 10] },
-  { loss: 0, cs: [1, 3, 10, 30, 100] },
-];
-const LOSS_NAMES = { 0: 'logistic', 1: 'hinge', 2: 'squared hinge' } as const;
-/** Tune C by cross-validation up to this many rows (above: C = 1, as LinearSVC, and a tenth held out for T). */
-const TUNE_MAX_ROWS = 5000;
-const MIN_TUNE_ROWS = 20;
+/** The values of one part in every example (`field` null: the output itself). */
+function partValues(examples: Array<{ output: unknown }>, field: string | null): unknown[] {
+  return examples.map((e) =>
+    field === null
+      ? e.output
+      : e.output !== null &&
+          typeof e.output === 'object' &&
+          Object.prototype.hasOwnProperty.call(e.output, field)
+        ? (e.output as Record<string, unknown>)[field]
+        : undefined,
+  );
+}
+
+/** Index of each value in `labels` (by canonical JSON); an Error naming the first that is not one. */
+function labelIndices(values: unknown[], labels: unknown[], where: string): Int32Array {
+  const index = new Map(labels.map((l, i) => [canonical(l), i]));
+  return Int32Array.from(values, (value) => {
+    const i = index.get(canonical(value ?? null));
+    if (i === undefined)
+      throw new Error(
+        `example label ${JSON.stringify(value)}${where} is not one of ${JSON.stringify(labels)}`,
+      );
+    return i;
+  });
+}
+
+/** Blocks the part needs (for the share of the weights budget): one, or one per tag that varies. */
+function blocksOf(part: PartTarget, values: unknown[]): number {
+  if (part.kind !== 'tags') return 1;
+  return part.labels.filter((label) => {
+    const has = values.filter(
+      (v) => Array.isArray(v) && v.some((x) => canonical(x) === canonical(label)),
+    ).length;
+    return has > 0 && has < values.length;
+  }).length;
+}
 
 /**
- * Fits a linear text classifier: word 1–2-grams + character 2–5-grams (hashed), TF-IDF, squared-hinge SVM
- * one-vs-rest with softened balanced class costs, C chosen by stratified cross-validation on small sets, the
- * confidence calibrated by a temperature fitted on out-of-fold decision values; keeps the features that carry
- * the weight (within the size budget), refits on those, and emits program.js with model.json and the weights.
+ * Fits a linear model over word 1–2-grams and character 2–5-grams (hashed, TF-IDF) for each part of the output:
+ * a classifier per label (classifier.ts), a ridge regression per number (regression.ts), a binary classifier per
+ * tag with its threshold chosen on held-out rows. Emits program.js (one text for every model) with model.json
+ * and the weights beside it.
  */
 export async function learn(
   examples: Array<{ input: unknown; output: unknown }>,
@@ -109,230 +139,180 @@ export async function learn(
   const started = process.hrtime.bigint();
   const { seed = 42, maxFeatures = 200_000, weightMass = 0.98, maxWeightBytes = 2 * 1024 * 1024 } = options;
   const say = options.progress ?? (() => undefined);
-  const { labels, field } = learnableTarget(outputSchema);
+  const target = learnableTarget(outputSchema);
   if (!examples.length) throw new Error('the learner needs labelled examples');
+  const values = target.parts.map((_, i) => partValues(examples, target.fields?.[i] ?? null));
+  const blocks = target.parts.reduce((n, part, i) => n + blocksOf(part, values[i]), 0);
   const spec = featureSpec(inputSchema);
-  const labelIndex = new Map(labels.map((l, i) => [JSON.stringify(l), i]));
-  const y = Int32Array.from(examples, (e) => {
-    const value = field === null ? e.output : (e.output as Record<string, unknown> | null)?.[field];
-    const i = labelIndex.get(JSON.stringify(value));
-    if (i === undefined)
-      throw new Error(`example label ${JSON.stringify(value)} is not one of ${JSON.stringify(labels)}`);
-    return i;
-  });
-  const classes = labels.length;
-  const columns = positives(classes).length;
   const { vocab, matrix } = tfidf(
     examples.map((e) => e.input),
     spec,
   );
-  say(`learner: ${examples.length} rows, ${matrix.cols} features, ${columns} columns to fit`);
-  const data = solverData(matrix, y, classes);
-  const fit: FitSettings = {
-    classes,
-    loss: 2,
-    eps: 0.1,
-    maxIter: 1000,
+  say(`learner: ${examples.length} rows, ${matrix.cols} features, ${target.parts.length} part(s) to fit`);
+  const settings: HeadSettings = {
     seed,
-    threads: options.threads ?? defaultThreads(),
-  };
-  const counts = new Int32Array(classes);
-  for (const l of y) counts[l]++;
-  const smallest = Math.min(...Array.from(counts).filter((k) => k > 0));
-  const all = Int32Array.from({ length: y.length }, (_, i) => i);
-
-  let c = options.c ?? 1;
-  let temperature = 2;
-  let tuning: LearnedProgram['stats']['tuning'];
-  if (options.c === undefined && y.length >= MIN_TUNE_ROWS && y.length <= TUNE_MAX_ROWS && smallest >= 2) {
-    const k = Math.min(5, smallest);
-    const progress = throttled(
-      say,
-      (d, t) => `learner: tuning by ${k}-fold cross-validation, ${d}/${t} fits`,
-    );
-    // every (loss, C) out of fold; LinearSVC's default (squared hinge, C = 1) stays unless another beats it
-    // clearly on the same rows (paired z ≥ 1.645): small differences are noise, and chasing them overfits
-    const tried: Array<{ loss: 0 | 2; c: number; predicted: Int32Array; decisions: Float64Array }> = [];
-    tuning = [];
-    for (const { loss, cs } of GRIDS) {
-      const cv = await crossValidate(data, cs, k, { ...fit, loss, progress });
-      cs.forEach((g, i) => {
-        tuning!.push({ loss: LOSS_NAMES[loss], c: g, accuracy: cv.accuracy[i] });
-        tried.push({ loss, c: g, predicted: cv.predicted[i], decisions: cv.decisions[i] });
-      });
-    }
-    const base = tried.find((t) => t.loss === 2 && t.c === 1)!;
-    let chosen = base;
-    let gain = 1.645;
-    for (const t of tried) {
-      const z = pairedGain(base.predicted, t.predicted, y);
-      if (z > gain) [chosen, gain] = [t, z];
-    }
-    c = chosen.c;
-    fit.loss = chosen.loss;
-    temperature = fitTemperature(chosen.decisions, y, columns);
-    const accuracy = tuning.find((t) => t.loss === LOSS_NAMES[chosen.loss] && t.c === c)!.accuracy;
-    say(
-      `learner: ${LOSS_NAMES[fit.loss]} loss, C = ${c} (out-of-fold accuracy ${(accuracy * 100).toFixed(1)} %)`,
-    );
-  }
-
-  const progress = throttled(say, (d, t) => `learner: trained ${d}/${t} columns`);
-  let first;
-  let firstRows = all;
-  if (tuning || y.length < MIN_TUNE_ROWS || smallest < 2) {
-    first = await fitColumns(data, all, [c], { ...fit, progress });
-  } else {
-    // no tuning (C given, or many rows): the first fit leaves a tenth out, whose decision values calibrate T
-    const fold = stratifiedRowFolds(y, classes, 10, seed);
-    const train = all.filter((i) => fold[i] !== 0);
-    const test = all.filter((i) => fold[i] === 0);
-    first = await fitColumns(data, train, [c], { ...fit, progress }, test);
-    firstRows = train;
-    const decisions = new Float64Array(test.length * columns);
-    first.forEach((r, col) => r.decisions!.forEach((d, j) => (decisions[j * columns + col] = d)));
-    temperature = fitTemperature(
-      decisions,
-      Int32Array.from(test, (i) => y[i]),
-      columns,
-    );
-  }
-  const bits = columns <= 8 ? 16 : 8;
-  const budget = Math.floor(((maxWeightBytes * 3) / 4 - 64 - 8 * columns) / (8 + (columns * bits) / 8));
-  const kept = selectFeatures(
-    first.map((r) => r.w),
-    vocab.block,
-    Math.min(maxFeatures, budget),
+    c: options.c,
+    maxFeatures,
     weightMass,
-  );
-  const small = keepColumns(matrix, vocab, kept);
-  say(`learner: kept ${kept.length} of ${matrix.cols} features; refitting on them`);
-  // the refit starts from the first fit's dual variables (rows it left out start at 0)
-  const warm = first.map((r) => {
-    const alpha = new Float64Array(y.length);
-    firstRows.forEach((row, j) => (alpha[row] = r.alpha[j]));
-    return alpha;
-  });
-  const final = await fitColumns(
-    solverData(small.matrix, y, classes),
-    all,
-    [c],
-    { ...fit, progress },
-    null,
-    warm,
-  );
-
-  let wordFeatures = 0;
-  while (wordFeatures < kept.length && small.vocab.block[wordFeatures] === 0) wordFeatures++;
-  const F = kept.length;
-  const block = encodeWeights(
-    {
-      hashes: small.vocab.hash,
-      wordFeatures,
-      idf: Float32Array.from(small.vocab.idf),
-      columns: final.map((r) => r.w.subarray(0, F)),
-      bias: Float64Array.from(final, (r) => r.w[F]),
-    },
-    bits,
-  );
+    maxWeightBytes: Math.floor(maxWeightBytes / Math.max(1, blocks)),
+    threads: options.threads ?? defaultThreads(),
+    say,
+  };
+  const files: Record<string, string> = Object.create(null);
+  const save = (block: Uint8Array): WeightsRef => {
+    const file = weightsFile(Object.keys(files).length);
+    files[file] = Buffer.from(block.buffer, block.byteOffset, block.byteLength).toString('base64');
+    return { file, encoding: 'base64', layout: 'LPW1' };
+  };
+  let kept = 0;
+  let keptWeights = 0;
+  let first: LearnedLabel | null = null;
+  const parts: PartInfo[] = [];
+  for (const [i, part] of target.parts.entries()) {
+    const where = target.fields ? ` (field ${target.fields[i]})` : '';
+    if (part.kind === 'label') {
+      const classes = part.labels.length;
+      const learned = await learnLabel(
+        matrix,
+        vocab,
+        labelIndices(values[i], part.labels, where),
+        classes,
+        settings,
+      );
+      first ??= learned;
+      kept += learned.kept;
+      keptWeights += learned.kept * (classes === 2 ? 1 : classes);
+      const temperature = Number(learned.temperature.toPrecision(6));
+      parts.push({ kind: 'label', labels: part.labels, temperature, weights: save(learned.block) });
+    } else if (part.kind === 'number') {
+      const y = Float64Array.from(values[i], (v) => {
+        if (typeof v !== 'number' || !Number.isFinite(v))
+          throw new Error(`example value ${JSON.stringify(v)}${where} is not a number`);
+        return v;
+      });
+      const learned = learnNumber(matrix, vocab, y, part, settings);
+      kept += learned.kept;
+      keptWeights += learned.kept;
+      const { step, min, max, sigma } = learned;
+      parts.push({ kind: 'number', step, min, max, sigma, weights: save(learned.block) });
+    } else {
+      const sets = values[i].map((v) => {
+        if (!Array.isArray(v))
+          throw new Error(`example value ${JSON.stringify(v)}${where} is not an array of labels`);
+        return new Set(labelIndices(v, part.labels, where));
+      });
+      const always: number[] = [];
+      const tags: Extract<PartInfo, { kind: 'tags' }>['tags'] = [];
+      for (const [label, name] of part.labels.entries()) {
+        const y = Int32Array.from(sets, (set) => (set.has(label) ? 1 : 0));
+        const count = y.reduce((a, b) => a + b, 0);
+        if (count === y.length) always.push(label);
+        if (count === 0 || count === y.length) continue;
+        say(`learner: tag ${JSON.stringify(name)}${where}`);
+        const learned = await learnLabel(matrix, vocab, y, 2, settings);
+        kept += learned.kept;
+        keptWeights += learned.kept;
+        const temperature = Number(learned.temperature.toPrecision(6));
+        tags.push({
+          label,
+          temperature,
+          threshold: chooseThreshold(learned, y),
+          weights: save(learned.block),
+        });
+      }
+      const { minItems: min_items, maxItems: max_items } = part;
+      parts.push({ kind: 'tags', labels: part.labels, always, min_items, max_items, tags });
+    }
+  }
   const info: ModelInfo = {
     format: 'loopai-learner',
-    version: 2,
+    version: 3,
     spec,
-    output: { kind: 'label', field, labels },
-    temperature: Number(temperature.toPrecision(6)),
-    weights: { file: WEIGHTS_FILE, encoding: 'base64', layout: 'LPW1' },
+    output: { fields: target.fields, parts },
   };
   const modelJson = JSON.stringify(info);
-  const weights = Buffer.from(block.buffer, block.byteOffset, block.byteLength).toString('base64');
-  const program = PROGRAM;
+  const weightsBytes = Object.values(files).reduce((n, text) => n + text.length, 0);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const kb = (n: number) => Math.round((n / 1024) * 10) / 10;
+  const labelled = target.parts.find((p) => p.kind !== 'number') as { labels: unknown[] } | undefined;
   return {
-    files: { 'program.js': program, 'model.json': modelJson, [WEIGHTS_FILE]: weights },
+    files: { 'program.js': PROGRAM, 'model.json': modelJson, ...files },
     stats: {
       features: matrix.cols,
-      kept_features: F,
-      kept_weights: F * columns,
-      program_kb: kb(program.length + modelJson.length + weights.length),
-      weights_kb: kb(weights.length),
+      kept_features: kept,
+      kept_weights: keptWeights,
+      program_kb: kb(PROGRAM.length + modelJson.length + weightsBytes),
+      weights_kb: kb(weightsBytes),
       train_seconds: Math.round(seconds * 1000) / 1000,
-      classes: labels.map((l) => String(l)),
-      c,
-      loss: LOSS_NAMES[fit.loss],
-      tuning,
-      temperature: info.temperature,
+      classes: (labelled?.labels ?? []).map((l) => String(l)),
+      blocks: Object.keys(files).length,
+      c: first?.c ?? null,
+      loss: first?.loss ?? null,
+      tuning: first?.tuning,
+      temperature: first ? Number(first.temperature.toPrecision(6)) : null,
     },
-  };
-}
-
-/** A progress reporter that speaks at most every two seconds (and at the end). */
-function throttled(say: (m: string) => void, text: (done: number, total: number) => string) {
-  let last = 0;
-  return (done: number, total: number) => {
-    const now = Date.now();
-    if (done < total && now - last < 2000) return;
-    last = now;
-    say(text(done, total));
   };
 }
 
 /**
- * program.js, the same text for every model: the feature and scoring code (the very functions training used)
- * and a small `execute`; what is learned is in model.json and the weights file.
+ * program.js, the same text for every model: the feature and scoring code (the very functions training and the
+ * in-process path use) and a small `execute`; what is learned is in model.json and the weights files.
  */
-const PROGRAM = `// Made by the Loopai offline learner: a linear text classifier. What it learned is in model.json and
-// ${WEIGHTS_FILE} (layout in model.json); this file is the same for every model it makes.
-${isWordUnit.toString()}
+const PROGRAM = `// Made by the Loopai offline learner: linear models over text features. What it learned is in model.json
+// and the weights files it names (layout in model.json); this file is the same for every model it makes.
+${[
+  isWordUnit,
+  isSymbolUnit,
+  isSpaceUnit,
+  hashFeatures,
+  decodeBase64,
+  prepareBlock,
+  prepareModel,
+  newScratch,
+  scoreHashes,
+  normalCdf,
+  answer,
+]
+  .map(String)
+  .join('\n\n')}
 
-${isSymbolUnit.toString()}
-
-${isSpaceUnit.toString()}
-
-${hashFeatures.toString()}
-
-${decodeBase64.toString()}
-
-${prepareModel.toString()}
-
-${newScratch.toString()}
-
-${scoreHashes.toString()}
-
-var MODEL = (function () {
-  var info = JSON.parse(loopai.files['model.json']);
-  return prepareModel(info, decodeBase64(loopai.files[info.weights.file]));
-})();
+var MODEL = prepareModel(JSON.parse(loopai.files['model.json']), function (file) {
+  return decodeBase64(loopai.files[file]);
+});
 var SCRATCH = newScratch();
 
 function execute(input) {
   hashFeatures(input, MODEL.info.spec, SCRATCH.hashes);
-  var s = scoreHashes(MODEL, SCRATCH);
-  var out = MODEL.info.output;
-  var label = out.labels[s.label];
-  return { result: out.field === null ? label : { [out.field]: label }, confidence: Math.round(s.confidence * 10000) / 10000 };
+  return answer(MODEL, SCRATCH);
 }
 `;
 
 /** The one program.js the learner writes, named and hashed: a version whose program.js has this hash is it. */
-export const LEARNER_TEMPLATE = { name: 'loopai-learner/3', sha256: sha256(PROGRAM) } as const;
+export const LEARNER_TEMPLATE = { name: 'loopai-learner/4', sha256: sha256(PROGRAM), model: 3 } as const;
+
+/**
+ * Templates earlier learners wrote, with the model.json version each reads: their versions score alike here
+ * (this code reads that model as the one-part model it is), so they keep the in-process path.
+ */
+export const EARLIER_TEMPLATES = [
+  {
+    name: 'loopai-learner/3',
+    sha256: '8ef4aaff3562a20a2db3cac964819f6fd977e0d60d80e2d71314ce64823215c5',
+    model: 2,
+  },
+] as const;
 
 /** This process's scratch space, shared by every model scored here (scoring is synchronous). */
 const SCRATCH = newScratch();
 /** The feature buffer is trimmed back after an input that grew it past this many hashes. */
 const KEEP_HASHES = 16_384;
 
-/** A label and its confidence for `input`, exactly as the template's `execute` computes them. */
+/** The output and its confidence for `input`, exactly as the template's `execute` computes them. */
 export function scoreInput(model: PreparedModel, input: unknown): { result: unknown; confidence: number } {
   hashFeatures(input, model.info.spec, SCRATCH.hashes);
-  const s = scoreHashes(model, SCRATCH);
+  const scored = answer(model, SCRATCH);
   if (SCRATCH.hashes.h.length > KEEP_HASHES) SCRATCH.hashes.h = new Uint32Array(1024);
-  const out = model.info.output;
-  const label = out.labels[s.label];
-  return {
-    result: out.field === null ? label : { [out.field]: label },
-    confidence: Math.round(s.confidence * 10000) / 10000,
-  };
+  return scored;
 }
 
 /** A scorer for a learned program's files in this process (computes what the program computes). */
@@ -340,6 +320,6 @@ export function loadModel(
   files: Record<string, string>,
 ): (input: unknown) => { result: unknown; confidence: number } {
   const info = JSON.parse(files['model.json']) as ModelInfo;
-  const model = prepareModel(info, decodeBase64(files[info.weights.file]));
+  const model = prepareModel(info, (file) => decodeBase64(files[file]));
   return (input) => scoreInput(model, input);
 }

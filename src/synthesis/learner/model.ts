@@ -1,38 +1,62 @@
 /**
- * The learner's model on disk and the code that scores it. Two files sit beside program.js:
- * - `model.json` (ModelInfo): the feature spec, what the output is (labels and where they go), calibration, and
- *   the name and layout of the weights file;
- * - `weights.bin.b64`: the weights as one binary block (base64 text, as version files are text): a header of
- *   eight little-endian uint32 — magic 'LPW1', layout version, weight columns K, features F, word features Fw,
- *   bits per weight (8 or 16), 0, 0 — then typed arrays in this order: feature hashes uint32[F] (words first,
- *   then characters), idf float32[F], per-column scale float32[K], bias float32[K], weights int8|int16[F·K]
- *   (feature-major: w[f·K + k]); a weight is `q × scale[k]`.
- * `decodeBase64`, `prepareModel`, `newScratch` and `scoreHashes` are self-contained (no imports, no module state): program.js
- * embeds their source beside `hashFeatures`, so the server's tests and the program score alike.
+ * The learner's model on disk and the code that scores it. Beside program.js:
+ * - `model.json` (ModelInfo): the feature spec, and what the output is made of: its parts (a label, a number, a
+ *   set of tags), each with its calibration and the name of its weights files;
+ * - `weights.bin.b64`, `weights-2.bin.b64`, …: one block of weights each (base64 text, as version files are
+ *   text): a header of eight little-endian uint32 — magic 'LPW1', layout version, weight columns K, features F,
+ *   word features Fw, bits per weight (8 or 16), 0, 0 — then typed arrays in this order: feature hashes
+ *   uint32[F] (words first, then characters), idf float32[F], per-column scale float32[K], bias float32[K],
+ *   weights int8|int16[F·K] (feature-major: w[f·K + k]); a weight is `q × scale[k]`.
+ * `decodeBase64`, `prepareBlock`, `prepareModel`, `newScratch`, `scoreHashes`, `normalCdf` and `answer` are
+ * self-contained (no imports, no module state): program.js embeds their source beside `hashFeatures`, so the
+ * server's in-process path and the program score alike.
  */
 import type { FeatureSpec, Hashes } from './features';
 
 export const WEIGHTS_FILE = 'weights.bin.b64';
+/** The name of the nth weights file (from 0): weights.bin.b64, weights-2.bin.b64, … */
+export const weightsFile = (n: number): string => (n === 0 ? WEIGHTS_FILE : `weights-${n + 1}.bin.b64`);
+/** Any name weightsFile gives. */
+export const WEIGHTS_FILE_NAME = /^weights(-[1-9][0-9]{0,3})?\.bin\.b64$/;
 export const MAGIC = 0x3157504c; // 'LPW1' read as a little-endian uint32
 export const LAYOUT_VERSION = 1;
 export const HEADER_WORDS = 8;
 
-/** What an output of the model is: today one label (more kinds can be added beside `label`). */
-export interface LabelOutput {
-  kind: 'label';
-  /** The label itself (null) or an object with the label under this key. */
-  field: string | null;
-  labels: unknown[];
+/** A weights file: one LPW1 block (see above), base64. */
+export interface WeightsRef {
+  file: string;
+  encoding: 'base64';
+  layout: 'LPW1';
 }
+
+/**
+ * One thing the model predicts, each from blocks of its own over the same features:
+ * - `label`: one of `labels` (one column for two labels: > 0 → labels[1]; else one per label), confidence by a
+ *   softmax (a sigmoid for two) of the decision values times `temperature`;
+ * - `number`: a linear score rounded to the grid `step` within [min, max] (both on the grid); the confidence is
+ *   the chance that the true value is that grid point, taking the error as normal with the held-out `sigma`;
+ * - `tags`: a subset of `labels` (multi-label): one binary block per label that varies, the label in when its
+ *   calibrated chance is at least its `threshold`; `always` labels were in every labelled row. At least
+ *   `min_items`, at most `max_items`, in the order of `labels`.
+ */
+export type PartInfo =
+  | { kind: 'label'; labels: unknown[]; temperature: number; weights: WeightsRef }
+  | { kind: 'number'; step: number; min: number; max: number; sigma: number; weights: WeightsRef }
+  | {
+      kind: 'tags';
+      labels: unknown[];
+      always: number[];
+      min_items: number;
+      max_items: number;
+      tags: Array<{ label: number; temperature: number; threshold: number; weights: WeightsRef }>;
+    };
 
 export interface ModelInfo {
   format: 'loopai-learner';
-  version: 2;
+  version: 3;
   spec: FeatureSpec;
-  output: LabelOutput;
-  /** Decision values are multiplied by this before the softmax (sigmoid for two labels) that gives `confidence`. */
-  temperature: number;
-  weights: { file: string; encoding: 'base64'; layout: 'LPW1' };
+  /** The output is the one part's value (`fields` null) or an object with each part under its field. */
+  output: { fields: string[] | null; parts: PartInfo[] };
 }
 
 /** The weights as arrays (training side), before they are quantised into the binary block. */
@@ -96,9 +120,8 @@ export function decodeBase64(text: string): Uint8Array {
   return out;
 }
 
-/** A model ready to score: the arrays over the decoded block, a hash table of the features, scratch space. */
-export interface PreparedModel {
-  info: ModelInfo;
+/** A block ready to score: the arrays over the decoded bytes and a hash table of the features. */
+export interface PreparedBlock {
   K: number;
   F: number;
   wordF: number;
@@ -112,6 +135,19 @@ export interface PreparedModel {
   scale: Float32Array;
   bias: Float32Array;
   w: Int8Array | Int16Array;
+  temperature: number;
+}
+
+type TagsInfo = Extract<PartInfo, { kind: 'tags' }>;
+/** A part with its blocks prepared (and, for numbers, the decimals its grid is printed with). */
+export type PreparedPart =
+  | (Exclude<PartInfo, TagsInfo> & { block: PreparedBlock; digits: number })
+  | (Omit<TagsInfo, 'tags'> & { tags: Array<TagsInfo['tags'][number] & { block: PreparedBlock }> });
+
+/** A model ready to score: its info, and each part with its blocks prepared. */
+export interface PreparedModel {
+  info: ModelInfo;
+  parts: PreparedPart[];
 }
 
 /**
@@ -147,17 +183,15 @@ export function newScratch(): Scratch {
   };
 }
 
-/** Checks the block against its header and `info`, and builds the lookup table. Throws on any mismatch. */
-export function prepareModel(info: ModelInfo, bytes: Uint8Array): PreparedModel {
+/** Checks a block against its header and the `K` columns its part needs, and builds the lookup table. */
+export function prepareBlock(bytes: Uint8Array, K: number, temperature: number): PreparedBlock {
   if (bytes.byteOffset % 4 || bytes.length < 32) throw new Error('weights: block too short or misaligned');
   const head = new Uint32Array(bytes.buffer, bytes.byteOffset, 8);
-  const K = head[2];
   const F = head[3];
   const wordF = head[4];
   const bits = head[5];
   if (head[0] !== 0x3157504c || head[1] !== 1) throw new Error('weights: not an LPW1 block');
-  const labels = info.output.labels.length;
-  if (K !== (labels === 2 ? 1 : labels) || wordF > F || (bits !== 8 && bits !== 16))
+  if (head[2] !== K || wordF > F || (bits !== 8 && bits !== 16))
     throw new Error('weights: the header does not match model.json');
   const need = 32 + 8 * F + 8 * K + (F * K * bits) / 8;
   if (bytes.length < need) throw new Error('weights: block shorter than its header says');
@@ -177,15 +211,37 @@ export function prepareModel(info: ModelInfo, bytes: Uint8Array): PreparedModel 
     while (table[slot] !== -1) slot = (slot + 1) & (cap - 1);
     table[slot] = f;
   }
-  return { info, K, F, wordF, keys, table, shift, mask: cap - 1, idf, scale, bias, w };
+  return { K, F, wordF, keys, table, shift, mask: cap - 1, idf, scale, bias, w, temperature };
+}
+
+/** Every block of `info`'s parts, read by `bytesOf(file)` and checked. Throws on any mismatch. */
+export function prepareModel(info: ModelInfo, bytesOf: (file: string) => Uint8Array): PreparedModel {
+  const parts = info.output.parts.map(function (part): PreparedPart {
+    if (part.kind === 'tags') {
+      const tags = part.tags.map((t) => ({
+        ...t,
+        block: prepareBlock(bytesOf(t.weights.file), 1, t.temperature),
+      }));
+      return { ...part, tags };
+    }
+    const K = part.kind === 'label' && part.labels.length > 2 ? part.labels.length : 1;
+    const block = prepareBlock(bytesOf(part.weights.file), K, part.kind === 'label' ? part.temperature : 1);
+    // the decimals a grid point is printed with (0.25 → 2), so that 0.1 · 3 answers 0.3
+    let digits = 0;
+    if (part.kind === 'number')
+      while (digits < 12 && Math.abs(part.step * 10 ** digits - Math.round(part.step * 10 ** digits)) > 1e-9)
+        digits++;
+    return { ...part, block, digits };
+  });
+  return { info, parts };
 }
 
 /**
- * Scores the input whose features are in `s.hashes` (hashFeatures(input, p.info.spec, s.hashes)): TF-IDF with
- * sublinear tf over the model's features, each block (words, characters) L2-normalised, then a linear score per
- * column into `s.scores`. Returns the label index and its confidence.
+ * Scores the input whose features are in `s.hashes` (hashFeatures(input, spec, s.hashes)) with one block: TF-IDF
+ * with sublinear tf over the block's features, each group (words, characters) L2-normalised, then a linear score
+ * per column into `s.scores`. Returns the label index and its confidence.
  */
-export function scoreHashes(p: PreparedModel, s: Scratch): { label: number; confidence: number } {
+export function scoreHashes(p: PreparedBlock, s: Scratch): { label: number; confidence: number } {
   const { keys, table, shift, mask, wordF, K } = p;
   if (s.mark.length < p.F) {
     s.mark = new Int32Array(p.F);
@@ -245,7 +301,7 @@ export function scoreHashes(p: PreparedModel, s: Scratch): { label: number; conf
     const base = row * K;
     for (let k = 0; k < K; k++) acc[k] += w[base + k] * v;
   }
-  const T = p.info.temperature;
+  const T = p.temperature;
   for (let k = 0; k < K; k++) scores[k] = p.bias[k] + p.scale[k] * acc[k];
   if (K === 1) {
     const q = 1 / (1 + Math.exp(-T * scores[0]));
@@ -256,4 +312,64 @@ export function scoreHashes(p: PreparedModel, s: Scratch): { label: number; conf
   let sum = 0;
   for (let k = 0; k < K; k++) sum += Math.exp(T * (scores[k] - scores[best]));
   return { label: best, confidence: 1 / sum };
+}
+
+/** The standard normal distribution function (Abramowitz and Stegun 7.1.26: error under 1.5e-7). */
+export function normalCdf(z: number): number {
+  const t = 1 / (1 + (0.3275911 * Math.abs(z)) / Math.SQRT2);
+  const poly =
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t;
+  const erf = 1 - poly * Math.exp((-z * z) / 2);
+  return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
+}
+
+/** The output and its confidence for the input whose features are in `s.hashes`: every part scored. */
+export function answer(model: PreparedModel, s: Scratch): { result: unknown; confidence: number } {
+  let confidence = 1;
+  const values = model.parts.map(function (part) {
+    if (part.kind === 'label') {
+      const r = scoreHashes(part.block, s);
+      confidence *= r.confidence;
+      return part.labels[r.label];
+    }
+    if (part.kind === 'number') {
+      scoreHashes(part.block, s);
+      const raw = s.scores[0];
+      const value = Math.min(part.max, Math.max(part.min, Math.round(raw / part.step) * part.step));
+      const half = part.step / 2;
+      confidence *= Math.max(
+        0,
+        normalCdf((value + half - raw) / part.sigma) - normalCdf((value - half - raw) / part.sigma),
+      );
+      return Number(value.toFixed(part.digits));
+    }
+    const chance = new Float64Array(part.labels.length);
+    const chosen = new Uint8Array(part.labels.length);
+    const candidates: number[] = [];
+    for (const i of part.always) chosen[i] = 1;
+    for (const tag of part.tags) {
+      const r = scoreHashes(tag.block, s);
+      chance[tag.label] = r.label === 1 ? r.confidence : 1 - r.confidence;
+      if (chance[tag.label] >= tag.threshold) chosen[tag.label] = 1;
+      candidates.push(tag.label);
+    }
+    // the most likely first: too few are topped up, too many cut back
+    candidates.sort((a, b) => chance[b] - chance[a]);
+    let count = chosen.reduce((n, c) => n + c, 0);
+    for (let i = 0; i < candidates.length && count < part.min_items; i++) {
+      if (chosen[candidates[i]]) continue;
+      chosen[candidates[i]] = 1;
+      count++;
+    }
+    for (let i = candidates.length - 1; i >= 0 && count > part.max_items; i--) {
+      if (!chosen[candidates[i]]) continue;
+      chosen[candidates[i]] = 0;
+      count--;
+    }
+    for (const tag of part.tags) confidence *= chosen[tag.label] ? chance[tag.label] : 1 - chance[tag.label];
+    return part.labels.filter((_, i) => chosen[i] === 1);
+  });
+  const fields = model.info.output.fields;
+  const result = fields === null ? values[0] : Object.fromEntries(fields.map((f, i) => [f, values[i]]));
+  return { result, confidence: Math.round(confidence * 10000) / 10000 };
 }
