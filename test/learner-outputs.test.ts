@@ -3,6 +3,7 @@ import Ajv from 'ajv';
 import type { RunningServer } from '../src/server';
 import { learn, loadModel, type LearnedProgram } from '../src/synthesis/learner';
 import { normalCdf } from '../src/synthesis/learner/model';
+import { answerKey, score } from '../src/synthesis/evaluate';
 import { spamConfig, tmpDataDir } from './helpers/apps';
 import { call, eventually, startTestServer } from './helpers/server';
 
@@ -100,6 +101,18 @@ test('the normal distribution function the confidence of numbers comes from', ()
   expect(normalCdf(1.959964)).toBeCloseTo(0.975, 6);
   expect(normalCdf(-1)).toBeCloseTo(0.158655, 6);
   expect(normalCdf(-40)).toBe(0);
+});
+
+test('a list the schema declares a set of (uniqueItems) is right in any order; any other list in its order', () => {
+  const tags = (unique: boolean) => ({
+    type: 'object',
+    properties: { tags: { type: 'array', items: { enum: ['a', 'b'] }, uniqueItems: unique } },
+  });
+  const expected = [{ tags: ['b', 'a'] }, { tags: ['a'] }];
+  const predicted = [{ tags: ['a', 'b'] }, { tags: ['a'] }];
+  expect(score(expected, predicted, 'rows', tags(true)).accuracy).toBe(1);
+  expect(score(expected, predicted, 'rows', tags(false)).accuracy).toBe(0.5);
+  expect(answerKey({ tags: ['b', 'a'] }, tags(true))).toBe(answerKey({ tags: ['a', 'b'] }, tags(true)));
 });
 
 describe('the learner learns more than one label', () => {

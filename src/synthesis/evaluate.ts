@@ -15,12 +15,46 @@ export function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+type Schema = Record<string, unknown>;
+
+/** `value` with every list its schema declares a set of (`uniqueItems`) in canonical order. */
+function setsSorted(value: unknown, schema: Schema): unknown {
+  if (Array.isArray(value)) {
+    const items = schema.items && typeof schema.items === 'object' ? (schema.items as Schema) : null;
+    const list = items ? value.map((v) => setsSorted(v, items)) : value;
+    if (schema.uniqueItems !== true) return list;
+    return list
+      .map((v) => [canonical(v), v] as const)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, v]) => v);
+  }
+  const props = schema.properties as Record<string, Schema> | undefined;
+  if (!value || typeof value !== 'object' || !props) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, Object.hasOwn(props, k) ? setsSorted(v, props[k]) : v]),
+  );
+}
+
+/**
+ * The text outputs are compared by: canonical JSON, where a list the output schema declares a set of
+ * (`uniqueItems: true`, as tags) is the same whatever its order.
+ */
+export function answerKey(value: unknown, schema?: Schema): string {
+  if (typeof value === 'string') return value;
+  return canonical(schema ? setsSorted(value, schema) : value);
+}
+
 const MAX_CLASSES_REPORTED = 50;
 
 /** Accuracy, per-class precision/recall and the confusion matrix of predictions against labels. */
-export function score(expected: unknown[], predicted: unknown[], method: string): Omit<Scored, 'failures'> {
+export function score(
+  expected: unknown[],
+  predicted: unknown[],
+  method: string,
+  schema?: Schema,
+): Omit<Scored, 'failures'> {
   const n = expected.length;
-  const keyOf = (v: unknown) => (typeof v === 'string' ? v : canonical(v));
+  const keyOf = (v: unknown) => answerKey(v, schema);
   const confusion = dict<Record<string, number>>();
   let correct = 0;
   expected.forEach((want, i) => {
@@ -62,6 +96,7 @@ export async function evaluateInSandbox(
   rows: Labelled[],
   limits: { timeoutMs: number; memoryMb: number; maxResultBytes?: number },
   method = 'held-out',
+  schema?: Schema,
 ): Promise<Scored & { predicted: unknown[] }> {
   const key = `${appId}@eval@${crypto.randomUUID()}`;
   await pool.load({ key, code: program.code, files: program.files, ...limits });
@@ -80,7 +115,7 @@ export async function evaluateInSandbox(
         predicted.push(got);
         if (!outcome.ok)
           failures.push({ input: row.input, expected: row.output, got: null, error: outcome.error.message });
-        else if (canonical(got) !== canonical(row.output))
+        else if (answerKey(got, schema) !== answerKey(row.output, schema))
           failures.push({ input: row.input, expected: row.output, got });
       });
     }
@@ -92,6 +127,7 @@ export async function evaluateInSandbox(
       rows.map((r) => r.output),
       predicted,
       method,
+      schema,
     ),
     failures,
     predicted,

@@ -221,6 +221,7 @@ export class Synthesizer {
       same.map((r) => r.output),
       same.map((r) => best.predicted.get(r)),
       'rows neither trained on',
+      app.config.output_schema,
     );
     progress(
       `on ${same.length} rows neither trained on: candidate ${(ours.accuracy * 100).toFixed(1)} %, ${active} ${(theirs.accuracy * 100).toFixed(1)} %`,
@@ -299,6 +300,7 @@ export class Synthesizer {
       scoredRows.map((r) => r.output),
       scoredRows.map((r) => predicted.get(r)),
       how.describe,
+      app.config.output_schema,
     );
     return {
       candidate,
@@ -328,6 +330,7 @@ export class Synthesizer {
       rows,
       { timeoutMs: Math.max(timeout_ms, 1000), memoryMb: memory_mb, maxResultBytes: max_result_bytes },
       method,
+      app.config.output_schema,
     );
   }
 }

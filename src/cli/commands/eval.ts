@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { score } from '../../synthesis/evaluate';
 import { executeAll, MAX_BATCH } from '../batch';
+import { appPath } from '../client';
 import { clientOf, jsonOf } from '../context';
 import { readLabelled } from '../input';
 import { evalReport, printJson, progressBar } from '../output';
@@ -22,6 +23,10 @@ export function registerEval(program: Command): void {
     )
     .action(async (appId: string, file: string, opts: { batchSize: number }, cmd: Command) => {
       const rows = readLabelled(file);
+      // compared as the server compares them (a set of tags in any order is the same)
+      const { output_schema } = await clientOf(cmd).get<{ output_schema: Record<string, unknown> }>(
+        appPath(appId),
+      );
       const predicted: unknown[] = [];
       const versions: Record<string, number> = {};
       const errors: Record<string, number> = {};
@@ -49,6 +54,7 @@ export function registerEval(program: Command): void {
         rows.map((r) => r.output),
         predicted,
         'labelled file',
+        output_schema,
       );
       const correct = Math.round(report.accuracy * report.n);
       if (jsonOf(cmd)) return printJson({ loop_app_id: appId, ...report, correct, versions, errors });

@@ -1,7 +1,7 @@
 import type { OracleKind, Verdict } from '../../domain/types';
 import type { LiveApp } from '../../runtime/registry';
 import type { AppStore } from '../../store/app-store';
-import { canonical } from '../../synthesis/evaluate';
+import { answerKey } from '../../synthesis/evaluate';
 import type { Metrics } from '../../telemetry/metrics';
 import { storedInput } from '../../telemetry/privacy';
 import type { SampleInputs } from '../../telemetry/sampler';
@@ -25,9 +25,9 @@ export interface ValidationReport {
   errors: string[];
 }
 
-/** Same answer? Exact for strings and numbers (enums), deep-equal after normalising key order for objects. */
-const sameOutput = (a: unknown, b: unknown): boolean =>
-  a === b || canonical(a ?? null) === canonical(b ?? null);
+/** Same answer? Exact for strings and numbers, deep-equal for objects whatever their key order and sets' order. */
+const sameOutput = (a: unknown, b: unknown, schema: Record<string, unknown>): boolean =>
+  a === b || answerKey(a ?? null, schema) === answerKey(b ?? null, schema);
 
 export function verdictFor(
   sample: PendingSample,
@@ -45,7 +45,7 @@ export function verdictFor(
     program_output: sample.output,
     oracle_output: expected,
     oracle,
-    correct: sameOutput(sample.output, expected),
+    correct: sameOutput(sample.output, expected, app.config.output_schema),
     validated_at: new Date().toISOString(),
   };
 }
