@@ -262,6 +262,12 @@ describe('loopai command-line tool against a real server', () => {
     expect(res.stdout).toMatch(/made-app v1 by learner, accuracy [\d.]+ % \(.*n=\d+\), created/);
     const app = (await call(server.url, 'GET', '/loop-apps/made-app')).body;
     expect(app.current_version).toBe('v1');
+    // the score is shown with its interval, in the list and in one app's details
+    const low = (app.score.interval.low * 100).toFixed(1);
+    expect(await ok(['apps', 'list'])).toMatch(new RegExp(`│ made-app .*│ [\\d.]+ % \\(${low}–[\\d.]+ %\\)`));
+    expect(await ok(['apps', 'show', 'made-app'])).toMatch(
+      /accuracy\s+│ [\d.]+ % \(95 % CI [\d.]+ %–[\d.]+ %, .*n=60\)/,
+    );
     const answered = JSON.parse(
       await ok(['exec', 'made-app', '{"text": "claim your lottery prize"}', '--json']),
     );

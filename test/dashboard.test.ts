@@ -41,7 +41,7 @@ const version = (name: string, words: string[], accuracy: number, parent: string
     generator: 'learner',
     parent,
     trained_on: 120,
-    eval: { accuracy, n: 30, method: 'held-out' },
+    eval: { accuracy, n: 30, method: 'held-out', interval: { low: 0.5, high: 0.9, level: 0.95 } },
     status: 'active',
     sha256: '',
     files: {},
@@ -145,6 +145,11 @@ describe('web dashboard', () => {
     expect(await page.locator('.load-errors').textContent()).toContain('broken-app');
     // the analytics arrive per app: the accuracy cell shows the live accuracy (2 of 3 answers agreed)
     await page.getByText('66.7 %').first().waitFor();
+    // the held-out score is shown with its interval
+    await page
+      .getByText(/held-out [\d.]+ %, 95 % CI 50\.0 %–90\.0 %/)
+      .first()
+      .waitFor();
     await screenshot(page, 'overview.png');
   });
 

@@ -100,6 +100,18 @@ describe('tiny sets through the product path', () => {
     expect(job.result.eval).toMatchObject({ n: 9, method: 'leave-one-out cross-validation' });
     expect(job.result.eval.accuracy).toBeGreaterThan(0.5);
     expect(job.result.eval.interval.low).toBeLessThan(job.result.eval.accuracy);
+    // the app says the serving version's score with its interval, as the job did
+    const { accuracy, interval, method, n } = job.result.eval;
+    expect((await call(server.url, 'GET', '/loop-apps/tickets')).body.score).toEqual({
+      accuracy,
+      interval,
+      method,
+      n,
+    });
+    const listed = (await call(server.url, 'GET', '/loop-apps')).body.loop_apps;
+    expect(listed.find((a: { loop_app_id: string }) => a.loop_app_id === 'tickets').score.interval).toEqual(
+      interval,
+    );
     for (const [text, want] of [
       ['I was charged twice, refund please', 'billing'],
       ['the app shows an error and crashes', 'bug'],

@@ -4,6 +4,7 @@ import { sparkline, PALETTE } from './charts.js';
 import { brief, fill, h, isNum, money, num, pct } from './dom.js';
 import { badge, empty, errorBox, loading, stat, table } from './ui.js';
 import { byDay } from './analytics.js';
+import { intervalText } from './scores.js';
 
 const newAppLink = () =>
   h('a', { href: '#/new', class: 'btn btn-primary', id: 'new-app-link' }, 'New Loop App');
@@ -143,9 +144,14 @@ export async function renderOverview(root) {
   await Promise.all(
     apps.map(async (a) => {
       const c = cells.get(a.loop_app_id);
+      // the served version's score, with its interval: alone, or under the live accuracy
+      const interval = a.score?.interval ? `, ${intervalText(a.score.interval)}` : '';
       const heldOut = isNum(a.accuracy)
-        ? [pct(a.accuracy), h('div', { class: 'muted small' }, 'held-out')]
+        ? [pct(a.accuracy), h('div', { class: 'muted small' }, `held-out${interval}`)]
         : '—';
+      const heldOutLine = isNum(a.accuracy)
+        ? h('div', { class: 'muted small' }, `held-out ${pct(a.accuracy)}${interval}`)
+        : null;
       const result = await settle(api.analytics(a.loop_app_id));
       if (result.error) {
         // said once per row, in full on hover; the other cells stay quiet
@@ -174,6 +180,7 @@ export async function renderOverview(root) {
           ? [
               h('strong', {}, pct(summary.accuracy)),
               h('div', { class: 'muted small' }, `live, ${num(summary.accuracy_window)} checked`),
+              heldOutLine,
             ]
           : heldOut,
       );

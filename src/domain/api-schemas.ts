@@ -32,13 +32,27 @@ export const errorSchema = {
   },
 };
 
-const evalReport = {
+const wilsonInterval = {
+  type: 'object',
+  required: ['low', 'high', 'level'],
+  properties: { low: { type: 'number' }, high: { type: 'number' }, level: { type: 'number' } },
+};
+
+const scoreSummary = {
   type: 'object',
   required: ['accuracy', 'n', 'method'],
   properties: {
     accuracy: { type: 'number' },
     n: integer,
     method: { type: 'string' },
+    interval: { ...wilsonInterval, description: '95 % Wilson interval of the accuracy' },
+  },
+};
+
+const evalReport = {
+  ...scoreSummary,
+  properties: {
+    ...scoreSummary.properties,
     per_class: { type: 'object' },
     confusion: { type: 'object' },
   },
@@ -64,6 +78,11 @@ export const appSchema = {
     serving_version: nullable('string'),
     endpoint: { type: 'string' },
     accuracy: nullable('number'),
+    score: {
+      anyOf: [scoreSummary, { type: 'null' }],
+      description:
+        "the serving version's score: accuracy, its interval, how it was measured, on how many rows",
+    },
     load_error: nullable('string'),
   },
 };

@@ -3,7 +3,8 @@ import { appPath, type Client } from '../client';
 import { clientOf, jsonOf } from '../context';
 import { readMapping } from '../input';
 import { followJob } from '../jobs';
-import { details, pct, printJson, table } from '../output';
+import type { EvalReport } from '../../domain/types';
+import { details, pct, printJson, scoreText, table } from '../output';
 import { sendExamples, type ColumnOptions } from './examples';
 
 /** GET /loop-apps/{id} as the server describes it (the fields shown here). */
@@ -15,6 +16,8 @@ export interface App {
   active_version: string | null;
   serving_version: string | null;
   accuracy: number | null;
+  /** The serving version's score, with its interval. */
+  score: EvalReport | null;
   endpoint: string;
   load_error: string | null;
 }
@@ -58,9 +61,16 @@ const SUMMARY = new Set([
   'active_version',
   'serving_version',
   'accuracy',
+  'score',
   'endpoint',
   'load_error',
 ]);
+
+/** `91.5 % (88.4–93.9 %)`: the accuracy and its 95 % interval, for a table. */
+const shortScore = ({ score, accuracy }: App): string =>
+  score?.interval
+    ? `${pct(score.accuracy)} (${(score.interval.low * 100).toFixed(1)}–${pct(score.interval.high)})`
+    : pct(accuracy);
 
 function printApp(app: App): void {
   const version =
@@ -73,7 +83,7 @@ function printApp(app: App): void {
     ['task', app.task],
     ['status', app.status],
     ['version', version],
-    ['accuracy', pct(app.accuracy)],
+    ['accuracy', app.score ? scoreText(app.score) : pct(app.accuracy)],
     ['endpoint', app.endpoint],
   ];
   if (app.load_error) pairs.push(['load error', app.load_error]);
@@ -94,7 +104,7 @@ export function registerApps(program: Command): void {
       console.log(
         table(
           ['id', 'name', 'status', 'version', 'accuracy'],
-          body.loop_apps.map((a) => [a.loop_app_id, a.name, a.status, a.active_version, pct(a.accuracy)]),
+          body.loop_apps.map((a) => [a.loop_app_id, a.name, a.status, a.active_version, shortScore(a)]),
         ),
       );
       for (const [id, why] of Object.entries(body.load_errors))

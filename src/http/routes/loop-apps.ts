@@ -2,6 +2,7 @@ import type { Router, Request } from 'express';
 import { caseSensitiveRouter } from '../router';
 import { ApiError, badRequest } from '../../domain/errors';
 import type { Lifecycle, ProgramUpload } from '../../runtime/lifecycle';
+import type { EvalReport } from '../../domain/types';
 import type { LiveApp } from '../../runtime/registry';
 import type { Synthesizer } from '../../synthesis/synthesizer';
 import type { ImprovementPolicy } from '../../improvement/policy';
@@ -24,6 +25,12 @@ export interface LoopAppRoutesDeps {
   edge?: EdgeSync;
 }
 
+/** A score's figures without its per-class detail (null: none recorded). */
+const scoreOf = (report: EvalReport | undefined) =>
+  report
+    ? { accuracy: report.accuracy, interval: report.interval, method: report.method, n: report.n }
+    : null;
+
 /** What `GET /loop-apps/{id}` shows: the config plus what is derived from the files (not stored). */
 export function describeApp(app: LiveApp) {
   const { loop_app_id, ...config } = app.config;
@@ -36,6 +43,7 @@ export function describeApp(app: LiveApp) {
     serving_version: app.program?.version ?? null,
     endpoint: `/loop-apps/${loop_app_id}/execute`,
     accuracy: app.program?.metadata?.eval?.accuracy ?? null,
+    score: scoreOf(app.program?.metadata?.eval),
     load_error: app.loadError,
   };
 }
