@@ -21,6 +21,14 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 
 
+class RawBody:
+    """A body sent as it is, not as JSON: labelled rows as JSON Lines or CSV, say."""
+
+    def __init__(self, data: bytes, content_type: str) -> None:
+        self.data = data
+        self.content_type = content_type
+
+
 def retry_after_seconds(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
     """``Retry-After`` as seconds from now: either a number of seconds or an HTTP date; None if absent or garbled."""
     if not value:
@@ -98,6 +106,7 @@ class Transport:
         path: str,
         body: Any = None,
         query: Optional[Mapping[str, Any]] = None,
+        json_lines: bool = False,
     ) -> Any:
         """The parsed JSON answer of a 2xx response; otherwise raises the matching :class:`LoopaiError`.
 
@@ -111,9 +120,14 @@ class Transport:
             pairs = {k: _query_value(v) for k, v in query.items() if v is not None}
             if pairs:
                 target += "?" + urlencode(pairs)
-        payload = None if body is None else json.dumps(body).encode("utf-8")
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        if payload is not None:
+        accept = "application/x-ndjson" if json_lines else "application/json"
+        headers = {"Accept": accept, "User-Agent": USER_AGENT}
+        payload: Optional[bytes] = None
+        if isinstance(body, RawBody):
+            payload = body.data
+            headers["Content-Type"] = body.content_type
+        elif body is not None:
+            payload = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -141,6 +155,8 @@ class Transport:
                 attempt += 1
                 continue
             if 200 <= status < 300:
+                if json_lines:
+                    return [_parse_json(status, line) for line in raw.splitlines() if line.strip()]
                 return _parse_json(status, raw)
             if status == 503 and fail_over():
                 continue

@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 import os
 import time
-from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
-from ._http import Transport, path_part
+from ._http import RawBody, Transport, path_part
 from .errors import LoopaiError, LoopaiTimeoutError
 
 JSON = Dict[str, Any]
@@ -109,6 +109,31 @@ class LoopaiClient:
     def add_examples(self, examples: Iterable[Mapping[str, Any]]) -> JSON:
         """Adds labelled ``{"input": …, "output": …}`` rows: ``{added, total}``."""
         return self._app_call("POST", "/examples", {"examples": [dict(e) for e in examples]})
+
+    def upload_examples(
+        self,
+        data: Union[str, bytes],
+        format: str = "jsonl",
+        input: Optional[Sequence[str]] = None,
+        output: Optional[Sequence[str]] = None,
+    ) -> JSON:
+        """Adds labelled rows from a file's text or bytes: ``{added, total}``.
+
+        ``format`` is ``"jsonl"`` (``{input, output}`` a line) or ``"csv"`` (a header row; ``input`` names the
+        input columns, ``output`` the output column or one column per field of an object output). The server reads
+        it row by row up to its ``max_examples_bytes`` (200 MiB by default), not its smaller JSON body limit; one
+        bad row refuses the whole upload (400 ``invalid_examples``, the first 100 bad rows by line number).
+        """
+        if format not in ("jsonl", "csv"):
+            raise ValueError(f"format must be 'jsonl' or 'csv', not {format!r}")
+        raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        kind = "text/csv" if format == "csv" else "application/x-ndjson"
+        query = {"input": ",".join(input) if input else None, "output": ",".join(output) if output else None}
+        return self._app_call("POST", "/examples", RawBody(raw, kind), query)
+
+    def export_examples(self) -> List[JSON]:
+        """Every labelled row of the app, as the server stores them (read from its JSON Lines export)."""
+        return self._app_call("GET", "/examples", json_lines=True)
 
     # --- versions ---------------------------------------------------------------------------------------------
 
@@ -221,18 +246,28 @@ class LoopaiClient:
     # --- plumbing ---------------------------------------------------------------------------------------------
 
     def _call(
-        self, method: str, path: str, body: Any = None, query: Optional[Mapping[str, Any]] = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: Optional[Mapping[str, Any]] = None,
+        json_lines: bool = False,
     ) -> Any:
-        return self._transport.request(method, path, body, query)
+        return self._transport.request(method, path, body, query, json_lines)
 
     def _app_call(
-        self, method: str, path: str, body: Any = None, query: Optional[Mapping[str, Any]] = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: Optional[Mapping[str, Any]] = None,
+        json_lines: bool = False,
     ) -> Any:
         if not self.app_id:
             raise ValueError(
                 "this client is not bound to a Loop App: LoopaiClient('app-id') or client.for_app('app-id')"
             )
-        return self._call(method, f"/loop-apps/{path_part(self.app_id)}{path}", body, query)
+        return self._call(method, f"/loop-apps/{path_part(self.app_id)}{path}", body, query, json_lines)
 
 
 __all__ = ["LoopaiClient", "DEFAULT_URL"]

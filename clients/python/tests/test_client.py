@@ -264,6 +264,34 @@ class ExecuteTest(ServerTestCase):
         self.assertIn(done["execution_id"], ids)
         self.assertIn("spam-test", [a["loop_app_id"] for a in client.apps()["loop_apps"]])
 
+    def test_upload_jsonl_and_csv_beyond_one_body_then_export(self) -> None:
+        client = self.client("upload-test")
+        client.create_app({**spam_spec("upload-test"), "generate": False})
+        rows = [
+            {"input": {"text": f"message {i} " + "padding " * 30}, "output": "spam" if i % 2 else "ham"}
+            for i in range(5000)
+        ]
+        jsonl = "\n".join(json.dumps(r) for r in rows)
+        self.assertGreater(len(jsonl), 1024 * 1024)  # larger than the JSON body limit
+        self.assertEqual(client.upload_examples(jsonl)["added"], 5000)
+        csv = b'text,label\n"free, free prize",spam\nlunch?,ham\n'
+        self.assertEqual(client.upload_examples(csv, format="csv", input=["text"], output=["label"])["added"], 2)
+        exported = [{"input": r["input"], "output": r["output"]} for r in client.export_examples()]
+        self.assertEqual(len(exported), 5002)
+        self.assertEqual(exported[0], rows[0])
+        self.assertEqual(
+            exported[-2:],
+            [{"input": {"text": "free, free prize"}, "output": "spam"}, {"input": {"text": "lunch?"}, "output": "ham"}],
+        )
+        # one bad row: nothing stored, the row named by its line
+        with self.assertRaises(ValidationError) as caught:
+            client.upload_examples('{"input": {"text": "x"}, "output": "maybe"}')
+        self.assertEqual(caught.exception.code, "invalid_examples")
+        self.assertEqual(caught.exception.details["rows"][0]["line"], 1)
+        self.assertEqual(len(client.export_examples()), 5002)
+        with self.assertRaisesRegex(ValueError, "format must be"):
+            client.upload_examples("", format="xml")
+
     def test_a_method_for_one_app_needs_an_app(self) -> None:
         with self.assertRaisesRegex(ValueError, "not bound to a Loop App"):
             self.client(None).execute({"text": "hi"})

@@ -1,7 +1,15 @@
 /** LoopaiClient: every endpoint of the Loopai HTTP API as a typed method. */
 
 import { LoopaiError, TimeoutError } from './errors';
-import { Transport, sleep, type FetchLike, type RequestOptions, type TransportOptions } from './transport';
+import {
+  RawBody,
+  Transport,
+  sleep,
+  type AnswerFormat,
+  type FetchLike,
+  type RequestOptions,
+  type TransportOptions,
+} from './transport';
 import type {
   Analytics,
   BatchResponse,
@@ -54,6 +62,15 @@ export interface WaitForJobOptions {
 }
 
 type Limit = { limit?: number } & RequestOptions;
+
+export interface UploadExamplesOptions extends RequestOptions {
+  /** `jsonl` (default) or `csv` (with a header row). */
+  format?: 'jsonl' | 'csv';
+  /** CSV: the columns that make the input (`a.b` for a field inside an object). */
+  input?: string[];
+  /** CSV: the output column, or one column per field of an object output. */
+  output?: string[];
+}
 type Force = { force?: boolean } & RequestOptions;
 const forceBody = (force: boolean | undefined) => (force === undefined ? undefined : { force });
 
@@ -166,6 +183,24 @@ export class LoopaiClient {
   /** Adds labelled rows; all are checked against the schemas and none is stored if any is bad. */
   addExamples(examples: readonly Example[], options?: RequestOptions): Promise<ExamplesAdded> {
     return this.appCall('POST', '/examples', { examples }, undefined, options);
+  }
+
+  /**
+   * Adds labelled rows from a file's text or bytes: JSON Lines of `{input, output}`, or CSV with a header row
+   * (`input`/`output` name the columns; several output columns fill the fields of an object output). The server
+   * reads it row by row up to its `max_examples_bytes` (200 MiB by default), not its smaller JSON body limit;
+   * one bad row refuses the whole upload (400 `invalid_examples`, the first 100 bad rows by line number).
+   */
+  uploadExamples(data: string | Uint8Array, options: UploadExamplesOptions = {}): Promise<ExamplesAdded> {
+    const { format = 'jsonl', input, output, ...request } = options;
+    const body = new RawBody(data, format === 'csv' ? 'text/csv' : 'application/x-ndjson');
+    const query = { input: input?.join(','), output: output?.join(',') };
+    return this.appCall('POST', '/examples', body, query, request);
+  }
+
+  /** Every labelled row of the app, as the server stores them (read from its JSON Lines export). */
+  exportExamples(options?: RequestOptions): Promise<Example[]> {
+    return this.appCall('GET', '/examples', undefined, undefined, options, 'jsonl');
   }
 
   // --- versions -----------------------------------------------------------------------------------------------
@@ -314,8 +349,9 @@ export class LoopaiClient {
     body: unknown,
     query: Record<string, string | number | boolean | undefined> | undefined,
     options: RequestOptions | undefined,
+    answerFormat?: AnswerFormat,
   ): Promise<T> {
-    return this.transport.request<T>(method, path, body, query, options);
+    return this.transport.request<T>(method, path, body, query, options, answerFormat);
   }
 
   /** A call under `/loop-apps/{bound app}`; rejects (without a request) on a client bound to no app. */
@@ -325,13 +361,21 @@ export class LoopaiClient {
     body: unknown,
     query: Record<string, string | number | boolean | undefined> | undefined,
     options: RequestOptions | undefined,
+    answerFormat?: AnswerFormat,
   ): Promise<T> {
     if (!this.appId) {
       throw new TypeError(
         "this client is not bound to a Loop App: new LoopaiClient('app-id', …) or client.forApp('app-id')",
       );
     }
-    return this.call<T>(method, `/loop-apps/${segment(this.appId)}${path}`, body, query, options);
+    return this.call<T>(
+      method,
+      `/loop-apps/${segment(this.appId)}${path}`,
+      body,
+      query,
+      options,
+      answerFormat,
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 export { LoopaiClient, DEFAULT_BASE_URL } from './client';
-export type { LoopaiClientOptions, WaitForJobOptions } from './client';
+export type { LoopaiClientOptions, UploadExamplesOptions, WaitForJobOptions } from './client';
 export type { FetchLike, RequestOptions } from './transport';
 export {
   LoopaiError,

@@ -5,7 +5,7 @@ import { ConnectionError, LoopaiError, TimeoutError, errorForResponse } from './
 /** The part of `fetch` the client uses, so any runtime's implementation (or a wrapper) can be passed in. */
 export type FetchLike = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
+  init: { method: string; headers: Record<string, string>; body?: string | Uint8Array; signal: AbortSignal },
 ) => Promise<{
   status: number;
   headers: { get(name: string): string | null };
@@ -31,6 +31,17 @@ export interface TransportOptions {
   maxRetries: number;
   fetch: FetchLike;
 }
+
+/** A body sent as it is, not as JSON (labelled rows as JSON Lines or CSV, say). */
+export class RawBody {
+  constructor(
+    readonly data: string | Uint8Array,
+    readonly contentType: string,
+  ) {}
+}
+
+/** How an answer is read: one JSON value, or JSON Lines (one value a line, as a list). */
+export type AnswerFormat = 'json' | 'jsonl';
 
 /** First backoff step; each retry doubles it, up to BACKOFF_CAP_MS. */
 const BACKOFF_BASE_MS = 500;
@@ -101,13 +112,18 @@ export class Transport {
     body: unknown,
     query: Record<string, string | number | boolean | undefined> | undefined,
     options: RequestOptions = {},
+    answerFormat: AnswerFormat = 'json',
   ): Promise<T> {
     const target = this.target(path, query);
     const maxRetries = options.maxRetries ?? this.options.maxRetries;
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const headers: Record<string, string> = {
+      accept: answerFormat === 'json' ? 'application/json' : 'application/x-ndjson',
+    };
+    if (body !== undefined)
+      headers['content-type'] = body instanceof RawBody ? body.contentType : 'application/json';
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const payload =
+      body === undefined ? undefined : body instanceof RawBody ? body.data : JSON.stringify(body);
     // the other servers this call may still fail over to at once
     let others = this.options.baseUrls.length - 1;
     const failOver = () => {
@@ -131,7 +147,13 @@ export class Transport {
         await sleep(backoffMs(attempt++), options.signal);
         continue;
       }
-      if (answer.status >= 200 && answer.status < 300) return parseJson<T>(answer.text, method, url);
+      if (answer.status >= 200 && answer.status < 300)
+        return answerFormat === 'json'
+          ? parseJson<T>(answer.text, method, url)
+          : (answer.text
+              .split('\n')
+              .filter((line) => line.trim())
+              .map((line) => parseJson(line, method, url)) as T);
       if (answer.status === 503 && failOver()) continue;
 
       const error = errorForResponse(answer.status, answer.text, {
@@ -168,7 +190,7 @@ export class Transport {
     method: string,
     url: string,
     headers: Record<string, string>,
-    body: string | undefined,
+    body: string | Uint8Array | undefined,
     options: RequestOptions,
   ): Promise<{ status: number; text: string; retryAfterMs?: number; requestId?: string }> {
     const { signal } = options;

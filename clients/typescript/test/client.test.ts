@@ -152,6 +152,42 @@ describe('LoopaiClient against the real server', () => {
       assert.throws(() => new LoopaiClient('x', { baseUrl: 'localhost:8080' }), /http:\/\/ or https:\/\//);
     });
 
+    it('uploads JSON Lines and CSV files (beyond one JSON body) and exports what is stored', async () => {
+      const app = client().forApp('upload-test');
+      await app.createApp({ ...spamSpec('upload-test'), generate: false });
+      const rows = Array.from({ length: 5000 }, (_, i) => ({
+        input: { text: `message ${i} ${'padding '.repeat(30)}` },
+        output: i % 2 ? 'spam' : 'ham',
+      }));
+      const jsonl = rows.map((r) => JSON.stringify(r)).join('\n');
+      assert.ok(jsonl.length > 1024 * 1024, 'larger than the JSON body limit');
+      assert.equal((await app.uploadExamples(jsonl)).added, 5000);
+      const csv = 'text,label\n"free, free prize",spam\nlunch?,ham\n';
+      const added = await app.uploadExamples(new TextEncoder().encode(csv), {
+        format: 'csv',
+        input: ['text'],
+        output: ['label'],
+      });
+      assert.equal(added.added, 2);
+      const exported = (await app.exportExamples()).map(({ input, output }) => ({ input, output }));
+      assert.equal(exported.length, 5002);
+      assert.deepEqual(exported[0], rows[0]);
+      assert.deepEqual(exported.slice(-2), [
+        { input: { text: 'free, free prize' }, output: 'spam' },
+        { input: { text: 'lunch?' }, output: 'ham' },
+      ]);
+      // one bad row: nothing stored, the row named by its line
+      await assert.rejects(
+        app.uploadExamples('{"input": {"text": "x"}, "output": "maybe"}'),
+        (err: LoopaiError) => {
+          assert.equal(err.code, 'invalid_examples');
+          assert.equal((err.details as { rows: Array<{ line: number }> }).rows[0].line, 1);
+          return true;
+        },
+      );
+      assert.equal((await app.exportExamples()).length, 5002);
+    });
+
     it('adds examples and finds an execution in the log', async () => {
       const app = client();
       const added = await app.addExamples([{ input: { text: 'free money' }, output: 'spam' }]);
