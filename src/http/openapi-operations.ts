@@ -129,7 +129,10 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       ok: { 201: 'ExamplesAdded' },
       query: {
         input: { schema: { type: 'string' }, description: 'CSV: the input columns (a.b for a nested field)' },
-        output: { schema: { type: 'string' }, description: 'CSV: the output column' },
+        output: {
+          schema: { type: 'string' },
+          description: 'CSV: the output column, or a column per field of an object output (a,b)',
+        },
       },
     },
     get: {

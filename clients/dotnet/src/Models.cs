@@ -98,6 +98,9 @@ namespace Loopai
         [JsonProperty("endpoint")] public string Endpoint { get; set; }
         /// <summary>Held-out accuracy of the serving version, when it was scored.</summary>
         [JsonProperty("accuracy")] public double? Accuracy { get; set; }
+        /// <summary>The serving version's score: accuracy, its 95 % interval, how it was measured, on how many
+        /// rows (null when it was not scored).</summary>
+        [JsonProperty("score")] public JObject Score { get; set; }
         [JsonProperty("load_error")] public string LoadError { get; set; }
     }
 

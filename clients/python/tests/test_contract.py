@@ -62,6 +62,11 @@ METHODS: Dict[str, Tuple[Call, List[str]]] = {
     "resume": (lambda c: c.resume(), ["status"]),
     "archive": (lambda c: c.archive(), ["status"]),
     "add_examples": (lambda c: c.add_examples([{"input": {"text": "hi"}, "output": "ham"}]), ["added", "total"]),
+    "upload_examples": (
+        lambda c: c.upload_examples("text,label\nhi,ham\n", format="csv", input=["text"], output=["label"]),
+        ["added", "total"],
+    ),
+    "export_examples": (lambda c: c.export_examples(), []),
     "versions": (lambda c: c.versions(), ["versions", "versions[].version", "versions[].status"]),
     "version": (lambda c: c.version("v7"), ["version", "status", "generator", "parent"]),
     "upload_version": (lambda c: c.upload_version(LENGTH_PROGRAM, {"a.json": "[]"}), ["version", "status", "parent"]),
@@ -221,6 +226,13 @@ def field_names(fields: List[str]) -> Set[str]:
     return {part[:-2] if part.endswith("[]") else part for f in fields for part in f.split(".")}
 
 
+class RawMedia:
+    """A request body sent as it is (JSON Lines, CSV), by its media type."""
+
+    def __init__(self, media: str) -> None:
+        self.media = media
+
+
 class ContractTest(ServerTestCase):
     doc: Dict[str, Any]
 
@@ -235,9 +247,12 @@ class ContractTest(ServerTestCase):
         sent: List[Tuple[str, str, Dict[str, List[str]], Any]] = []
         answer = json.dumps({"job_id": "job_1", "state": "succeeded"}).encode()
 
-        def send(_self: Transport, method: str, target: str, payload: Optional[bytes], _headers: Any) -> Any:
+        def send(_self: Transport, method: str, target: str, payload: Optional[bytes], headers: Any) -> Any:
             url = urlsplit(target)
-            sent.append((method, url.path, parse_qs(url.query), None if payload is None else json.loads(payload)))
+            kind = headers.get("Content-Type")
+            # a JSON body parsed; a body sent as it is, as its media type
+            body = None if payload is None else json.loads(payload) if kind == "application/json" else RawMedia(kind)
+            sent.append((method, url.path, parse_qs(url.query), body))
             return 200, None, answer
 
         with mock.patch.object(Transport, "_send", send):
@@ -265,7 +280,10 @@ class ContractTest(ServerTestCase):
                 documented = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
                 failures += [f"{label}: query parameter {q} is not documented" for q in query if q not in documented]
                 schema = json_schema(operation.get("requestBody"))
-                if body is not None and schema is None:
+                if isinstance(body, RawMedia):
+                    if body.media not in (operation.get("requestBody") or {}).get("content", {}):
+                        failures.append(f"{label}: sends {body.media}, the document does not take it")
+                elif body is not None and schema is None:
                     failures.append(f"{label}: sends a body, the document has none")
                 elif body is None and schema is not None:
                     failures.append(f"{label}: the document requires a body, none sent")

@@ -186,6 +186,8 @@ export interface LoopApp {
   endpoint: string;
   /** Held-out accuracy of the serving version, when it was scored. */
   accuracy: number | null;
+  /** The serving version's score: accuracy, its interval, how it was measured, on how many rows. */
+  score?: Pick<EvalReport, 'accuracy' | 'n' | 'method' | 'interval'> | null;
   load_error: string | null;
   [field: string]: unknown;
 }
@@ -235,6 +237,8 @@ export interface EvalReport {
   accuracy: number;
   n: number;
   method: string;
+  /** 95 % Wilson interval of the accuracy. */
+  interval?: { low: number; high: number; level: number };
   per_class?: Record<string, { precision: number; recall: number; support: number }>;
   confusion?: Record<string, Record<string, number>>;
 }

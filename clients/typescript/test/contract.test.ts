@@ -163,6 +163,9 @@ const CALLS: Record<string, (c: LoopaiClient) => Promise<unknown>> = {
   resume: (c) => c.resume(),
   archive: (c) => c.archive(),
   addExamples: (c) => c.addExamples([{ input: { text: 'hi' }, output: 'ham' }]),
+  uploadExamples: (c) =>
+    c.uploadExamples('text,label\nhi,ham\n', { format: 'csv', input: ['text'], output: ['label'] }),
+  exportExamples: (c) => c.exportExamples(),
   listVersions: (c) => c.listVersions(),
   getVersion: (c) => c.getVersion('v7'),
   uploadVersion: (c) => c.uploadVersion({ code: LENGTH_PROGRAM, files: { 'a.json': '[]' } }),
@@ -189,7 +192,12 @@ interface Sent {
   method: string;
   path: string;
   query: URLSearchParams;
+  /** A JSON body, parsed. */
   body: unknown;
+  /** The media type of a body sent as it is (not JSON). */
+  rawBody?: string;
+  /** The media type the client asked for. */
+  accept: string;
 }
 
 /** The document's operation for a request the client made: `{id}` and `{version}` match one path segment. */
@@ -277,11 +285,14 @@ describe('the SDK follows the OpenAPI document of the real server', () => {
         maxRetries: 0,
         fetch: async (url, init) => {
           const u = new URL(url);
+          const json = init.headers['content-type'] === 'application/json';
           sent.push({
             method: init.method,
             path: u.pathname,
             query: u.searchParams,
-            body: init.body === undefined ? undefined : JSON.parse(init.body),
+            body: init.body === undefined || !json ? undefined : JSON.parse(String(init.body)),
+            rawBody: init.body === undefined || json ? undefined : init.headers['content-type'],
+            accept: init.headers.accept,
           });
           const answer = JSON.stringify({ job_id: 'job_1', state: 'succeeded' });
           return { status: 200, headers: { get: () => null }, text: async () => answer };
@@ -290,7 +301,7 @@ describe('the SDK follows the OpenAPI document of the real server', () => {
       await call(client);
       if (sent.length !== 1) failures.push(`${name}: made ${sent.length} requests, not 1`);
 
-      for (const { method, path, query, body } of sent) {
+      for (const { method, path, query, body, rawBody, accept } of sent) {
         const found = findOperation(doc, method, path);
         if (!('operation' in found) || !found.operation) {
           failures.push(
@@ -308,14 +319,23 @@ describe('the SDK follows the OpenAPI document of the real server', () => {
             failures.push(`${label}: query parameter ${key} is not documented`);
         }
         const bodySchema = jsonSchemaOf(operation.requestBody);
+        if (rawBody !== undefined && !operation.requestBody?.content?.[rawBody])
+          failures.push(`${label}: sends ${rawBody}, the document does not take it`);
         if (body !== undefined && !bodySchema) failures.push(`${label}: sends a body, the document has none`);
-        if (body === undefined && bodySchema)
+        if (body === undefined && rawBody === undefined && bodySchema)
           failures.push(`${label}: the document requires a body, none sent`);
         if (body !== undefined && bodySchema) {
           const errors = validate(doc, bodySchema, body);
           const gap = `body ${method} ${template} ${Object.keys(body as object).join(',')}`;
           if (errors.length && gap in KNOWN_GAPS) bodyGaps.add(gap);
           else failures.push(...errors.map((e) => `${label}: body ${e}`));
+        }
+        if (accept !== 'application/json') {
+          // a stream of records: the document must answer in the media type asked for
+          const media = Object.values(operation.responses).flatMap((r) => Object.keys(r.content ?? {}));
+          if (!media.includes(accept))
+            failures.push(`${label}: asks for ${accept}, the document answers ${media}`);
+          continue;
         }
         const answers = answerSchemas(operation);
         for (const typeName of methods.get(name) ?? []) {
