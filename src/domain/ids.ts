@@ -34,6 +34,29 @@ export const VERSION_FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 /** The largest file a version may hold. */
 export const MAX_VERSION_FILE_BYTES = 16 * 1024 * 1024;
 
+/** What a shared artifact is: its folder under `shared/artifacts/` is the plural (`models/`, …). */
+export const SHARED_TYPES = ['model', 'vectorizer', 'embedding'] as const;
+export type SharedType = (typeof SHARED_TYPES)[number];
+/** A shared artifact's name (its folder is `<name>-<version>`). */
+export const SHARED_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/** A shared artifact by type, name and version. */
+export interface SharedRef {
+  type: SharedType;
+  name: string;
+  version: string;
+}
+
+/** Refuses a reference that is not a shared artifact's before it can be joined into a path. */
+export function checkSharedRef(ref: SharedRef): SharedRef {
+  if (!SHARED_TYPES.includes(ref.type))
+    throw badRequest('bad_request', `a shared artifact's type is one of ${SHARED_TYPES.join(', ')}`);
+  if (typeof ref.name !== 'string' || !SHARED_NAME.test(ref.name))
+    throw badRequest('bad_request', `a shared artifact's name must match ${SHARED_NAME.source}`);
+  checkVersion(ref.version);
+  return ref;
+}
+
 /** `v3` → 3; anything else → undefined. */
 export function versionNumber(name: string): number | undefined {
   const m = VERSION.exec(name);

@@ -4,6 +4,7 @@ import type { JsonSchema, LoopAppConfig } from '../domain/types';
 import type { AppStore } from '../store/app-store';
 import type { SchemaValidators } from './app-config';
 import type { LiveProgram } from './live-program';
+import { DEPENDENCIES, parseDependencies, verifiedShared } from './dependencies';
 import type { ProgramSource } from './sandbox/pool';
 
 /** A program as the sandbox takes it, under `key`, with the limits of `execution`. */
@@ -12,8 +13,17 @@ export function programSource(
   code: string,
   files: Record<string, string>,
   { timeout_ms, memory_mb, max_result_bytes }: LoopAppConfig['execution'],
+  shared?: ProgramSource['shared'],
 ): ProgramSource {
-  return { key, code, files, timeoutMs: timeout_ms, memoryMb: memory_mb, maxResultBytes: max_result_bytes };
+  return {
+    key,
+    code,
+    files,
+    timeoutMs: timeout_ms,
+    memoryMb: memory_mb,
+    maxResultBytes: max_result_bytes,
+    ...(shared ? { shared } : {}),
+  };
 }
 
 /** A stored version's program and files, keyed by everything that makes it a different program. */
@@ -28,13 +38,27 @@ export async function readProgramSource(
       `cannot read ${version}: ${err.code === 'ENOENT' ? 'no such version folder' : err.message}`,
     );
   });
-  const { ['program.js']: code, ...files } = stored.files;
+  const { ['program.js']: code, [DEPENDENCIES]: dependencies, ...files } = stored.files;
   if (code === undefined) throw new Error(`${version} has no program.js`);
-  // the key changes with the code, the files and the execution settings: any of them makes it a different program
+  // verified before the program sees them: a mismatch fails this version's load, naming the artifact
+  let shared: ProgramSource['shared'];
+  if (dependencies !== undefined) {
+    const verified = await verifiedShared(store.shared, parseDependencies(dependencies, files));
+    shared = Object.fromEntries(
+      Object.entries(verified).map(([name, a]) => [name, { hash: a.metadata.hash, files: a.files }]),
+    );
+  }
+  // the key changes with the code, the files, the shared artifacts and the execution settings: any of them
+  // makes it a different program
   const names = Object.keys(files).sort();
-  const parts = [code, ...names.flatMap((name) => [name, files[name]]), JSON.stringify(config.execution)];
+  const parts = [
+    code,
+    ...names.flatMap((name) => [name, files[name]]),
+    ...Object.entries(shared ?? {}).flatMap(([name, a]) => [name, a.hash]),
+    JSON.stringify(config.execution),
+  ];
   const hash = sha256OfParts(parts).slice(0, 16);
-  return programSource(`${id}@${version}@${hash}`, code, files, config.execution);
+  return programSource(`${id}@${version}@${hash}`, code, files, config.execution, shared);
 }
 
 /**

@@ -25,6 +25,7 @@ import { Layout } from './layout';
 import { ValidationFiles } from './validation-files';
 import { VersionFiles } from './version-files';
 import { EdgeFiles } from './edge-files';
+import { SharedFiles } from './shared-files';
 
 /** Largest file a version may hold; programs are small, and this bounds what a load reads into memory. */
 
@@ -56,6 +57,8 @@ export class AppStore {
   readonly versionFiles: VersionFiles;
   /** An edge's record of its sync with the cloud. */
   readonly edge: EdgeFiles;
+  /** Shared artifacts that versions reference (dependencies.yaml). */
+  readonly shared: SharedFiles;
 
   constructor(dataDir: string) {
     this.layout = new Layout(dataDir);
@@ -63,6 +66,7 @@ export class AppStore {
     this.validation = new ValidationFiles(this.layout);
     this.versionFiles = new VersionFiles(this.layout);
     this.edge = new EdgeFiles(this.layout);
+    this.shared = new SharedFiles(this.layout);
   }
 
   async listAppIds(): Promise<string[]> {
@@ -133,6 +137,7 @@ export class AppStore {
       );
     };
     await sweep(this.layout.appsDir, 3);
+    removed.push(...(await this.shared.removeLeftovers()));
     return removed.sort();
   }
 

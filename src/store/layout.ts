@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { checkLoopAppId, checkVersion, EDGE_NAME } from '../domain/ids';
+import { checkLoopAppId, checkSharedRef, checkVersion, EDGE_NAME, type SharedRef } from '../domain/ids';
 
 /** Where everything lives under the data dir. Every id is checked before it becomes part of a path. */
 export class Layout {
@@ -21,6 +21,20 @@ export class Layout {
   /** What an edge has gathered into batches so far: read offsets and counters. */
   edgeTelemetry(): string {
     return path.join(this.dataDir, 'edge', 'telemetry.json');
+  }
+
+  /** Shared artifacts, by type: `shared/artifacts/models/`, … */
+  sharedArtifacts(): string {
+    return path.join(this.dataDir, 'shared', 'artifacts');
+  }
+  /** One shared artifact: `shared/artifacts/<type>s/<name>-<version>/`, its files and metadata.yaml. */
+  sharedArtifact(ref: SharedRef): string {
+    const { type, name, version } = checkSharedRef(ref);
+    return path.join(this.sharedArtifacts(), `${type}s`, `${name}-${version}`);
+  }
+  /** What was published, verified, depended on and updated: one line an event. */
+  sharedAudit(): string {
+    return path.join(this.dataDir, 'shared', 'audit.jsonl');
   }
 
   app(id: string): string {

@@ -222,7 +222,11 @@ export class Child {
     this.wanted.add(key);
     let reply: FromChild;
     try {
-      reply = await this.send({ type: 'load', program, selfCheck }, LOAD_DEADLINE_MS + program.timeoutMs);
+      const sent = this.withoutHeldTexts(program);
+      reply = await this.send(
+        { type: 'load', program: sent, selfCheck },
+        LOAD_DEADLINE_MS + program.timeoutMs,
+      );
     } catch (err) {
       if (!this.loaded.has(key)) this.wanted.delete(key);
       throw new SandboxError(`loading the program failed: ${(err as Error).message}`);
@@ -234,6 +238,22 @@ export class Child {
     }
     // unloaded while loading: the child has dropped it again (the unload was sent after the load)
     if (this.wanted.has(key)) this.loaded.set(key, program);
+  }
+
+  /**
+   * The program as it is sent: without the texts of the shared artifacts that a program loaded here already uses
+   * (the child holds one copy of each while any program uses it). An unload is recorded before it is sent, so
+   * the child never drops what a load sent after it relies on.
+   */
+  private withoutHeldTexts(program: ProgramSource): ProgramSource {
+    if (!program.shared) return program;
+    const held = new Set<string>();
+    for (const other of this.loaded.values())
+      for (const artifact of Object.values(other.shared ?? {})) held.add(artifact.hash);
+    const shared = Object.entries(program.shared).map(
+      ([name, a]) => [name, held.has(a.hash) ? { hash: a.hash, files: {} } : a] as const,
+    );
+    return { ...program, shared: Object.fromEntries(shared) };
   }
 
   async unload(key: string): Promise<void> {

@@ -28,8 +28,55 @@ const ANSWER_BUDGET = 1 << 20;
 /** @type {Map<string, Loaded>} */
 const programs = new Map();
 
-// Runs inside the isolate before the program, as a strict closure over the files' JSON text ($0) and limits
-// ($1 answer bytes, $2 message length, $3 answer budget). It removes what programs must not have, publishes the
+/**
+ * Shared artifacts held in this process, by hash: one ExternalCopy of each file, outside every isolate's heap (a
+ * copy into an isolate is an external string over those same bytes), and the programs that use it.
+ * @type {Map<string, { files: Array<[string, ivm.ExternalCopy<string>]>, bytes: number, users: Set<string> }>}
+ */
+const sharedHeld = new Map();
+
+/**
+ * The held shared artifacts of a program, by its names for them, taken for it (made when first needed).
+ * @param {ProgramSource} source
+ */
+function holdShared(source) {
+  /** @type {Array<[string, { files: Array<[string, ivm.ExternalCopy<string>]>, bytes: number }]>} */
+  const out = [];
+  for (const [name, artifact] of Object.entries(source.shared ?? {})) {
+    let held = sharedHeld.get(artifact.hash);
+    if (!held && !Object.keys(artifact.files).length)
+      throw new Error(`the shared artifact '${name}' (${artifact.hash}) was not sent, and is not held here`);
+    if (!held) {
+      const files = Object.entries(artifact.files).map(
+        ([file, text]) =>
+          /** @type {[string, ivm.ExternalCopy<string>]} */ ([file, new ivm.ExternalCopy(text)]),
+      );
+      // a string of two-byte characters takes twice its length
+      const bytes = Object.values(artifact.files).reduce((n, text) => n + 2 * text.length, 0);
+      held = { files, bytes, users: new Set() };
+      sharedHeld.set(artifact.hash, held);
+    }
+    held.users.add(source.key);
+    out.push([name, held]);
+  }
+  return out;
+}
+
+/** Lets go of a program's shared artifacts; one no program uses any more is freed. @param {ProgramSource} source */
+function releaseShared(source) {
+  for (const { hash } of Object.values(source.shared ?? {})) {
+    const held = sharedHeld.get(hash);
+    if (!held) continue;
+    held.users.delete(source.key);
+    if (held.users.size) continue;
+    for (const [, copy] of held.files) copy.release();
+    sharedHeld.delete(hash);
+  }
+}
+
+// Runs inside the isolate before the program, as a strict closure over the files' JSON text ($0), limits
+// ($1 answer bytes, $2 message length, $3 answer budget), the shared artifacts' names and file names ($4, JSON)
+// and their files' texts (the arguments after $4, in that order). It removes what programs must not have, publishes the
 // read-only `loopai` global and returns the batch runner. Strict, so `execute.caller` does not hand the
 // program the runner's functions. It captures the built-ins it uses before the program runs and builds its
 // output by string concatenation, so a program that tampers with built-ins garbles only its own answers (the
@@ -46,8 +93,14 @@ const RUNTIME = `
   var call = Function.prototype.call, unitAt = call.bind(String.prototype.charCodeAt);
   var cut = call.bind(String.prototype.slice);
   var maxBytes = $1, maxMessage = $2, budget = $3;
-  Object.defineProperty(globalThis, 'loopai', {
-    value: freeze({ files: freeze(parse($0)), shared: freeze({}) }),
+  var define = Object.defineProperty, layout = parse($4), shared = {}, at = 5;
+  for (var i = 0; i < layout.length; i++) {
+    var files = {};
+    for (var j = 0; j < layout[i][1].length; j++) define(files, layout[i][1][j], { value: arguments[at++], enumerable: true });
+    define(shared, layout[i][0], { value: freeze(files), enumerable: true });
+  }
+  define(globalThis, 'loopai', {
+    value: freeze({ files: freeze(parse($0)), shared: freeze(shared) }),
     enumerable: true,
   });
   var execute = null, inputs = [], next = 0, out = '';
@@ -96,15 +149,23 @@ const RUNTIME = `
 /** @param {Loaded} p */
 function compile(p) {
   const { source } = p;
-  const isolate = new ivm.Isolate({ memoryLimit: Math.max(MIN_MEMORY_MB, source.memoryMb) });
+  const shared = holdShared(source);
+  // isolated-vm counts a shared string against each isolate that holds it: the limit is the program's own on top
+  const sharedMb = Math.ceil(shared.reduce((n, [, held]) => n + held.bytes, 0) / (1 << 20));
+  const isolate = new ivm.Isolate({ memoryLimit: Math.max(MIN_MEMORY_MB, source.memoryMb) + sharedMb });
   try {
     const context = isolate.createContextSync();
     const limits = [maxResultBytes(p), MAX_MESSAGE, ANSWER_BUDGET];
-    const api = context.evalClosureSync(RUNTIME, [JSON.stringify(source.files), ...limits], {
-      arguments: { copy: true },
-      result: { reference: true },
-      timeout: SETUP_TIMEOUT_MS,
-    });
+    const layout = JSON.stringify(shared.map(([name, held]) => [name, held.files.map(([file]) => file)]));
+    const texts = shared.flatMap(([, held]) => held.files.map(([, copy]) => copy.copyInto()));
+    const api = context.evalClosureSync(
+      RUNTIME,
+      [JSON.stringify(source.files), ...limits, layout, ...texts],
+      {
+        result: { reference: true },
+        timeout: SETUP_TIMEOUT_MS,
+      },
+    );
     const script = isolate.compileScriptSync(source.code, { filename: 'program.js' });
     script.runSync(context, { timeout: Math.max(source.timeoutMs, SETUP_TIMEOUT_MS) });
     // a separate script sees the program's top-level `function`, `const` and `let` declarations alike
@@ -269,6 +330,7 @@ function unload(key) {
   const p = programs.get(key);
   programs.delete(key);
   if (p && p.isolate && !p.isolate.isDisposed) p.isolate.dispose();
+  if (p) releaseShared(p.source);
 }
 
 /** @param {Extract<ToChild, { type: 'load' }>} msg @returns {string | undefined} why it failed */
@@ -285,7 +347,14 @@ function load(msg) {
     }
   } catch (err) {
     if (!existing && p.isolate && !p.isolate.isDisposed) p.isolate.dispose();
+    if (!existing) releaseShared(p.source);
     return messageOf(err);
+  }
+  // the texts of its shared artifacts live in sharedHeld, once for every program: its source keeps no copy
+  if (!existing && p.source.shared) {
+    const shared = p.source.shared;
+    p.source = { ...p.source, shared: {} };
+    for (const name of Object.keys(shared)) p.source.shared[name] = { hash: shared[name].hash, files: {} };
   }
   programs.set(msg.program.key, p);
   return undefined;

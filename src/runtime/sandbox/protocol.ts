@@ -7,6 +7,11 @@ export interface ProgramSource {
   code: string;
   /** Other files of the version, read-only in `loopai.files`. */
   files: Record<string, string>;
+  /**
+   * Verified shared artifacts, by name, read-only in `loopai.shared[name][file]`: a child holds one copy of each
+   * (by hash) for every program that uses it.
+   */
+  shared?: Record<string, { hash: string; files: Record<string, string> }>;
   /** Per call. */
   timeoutMs: number;
   /** Isolate heap limit. */
