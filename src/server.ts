@@ -39,6 +39,7 @@ import { edgeRoutes } from './http/routes/edge';
 import { TelemetryIntake } from './edge/intake';
 import { TelemetryShipper } from './edge/telemetry';
 import { bundleRoutes } from './http/routes/bundles';
+import { sharedRoutes } from './http/routes/shared';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
@@ -218,6 +219,7 @@ export async function startServer(
     edge: edge ?? undefined,
     routers: [
       jobRoutes(synthesizer.jobs),
+      sharedRoutes(registry.store, bodyLimits),
       bundleRoutes({
         registry,
         publisher: publisher ?? undefined,

@@ -218,3 +218,92 @@ describe('in the sandbox: one copy of a shared artifact per child, whoever uses 
     expect(await answer('c')).toBe(want);
   });
 });
+
+describe('the shared artifacts API', () => {
+  let dataDir: string;
+  let server: RunningServer;
+  const api = (method: string, p: string, body?: unknown) => call(server.url, method, p, body);
+  const publish = (files: Record<string, string>, version = 'v1') =>
+    api('POST', '/shared/artifacts', { type: 'vectorizer', name: 'tfidf-english', version, files });
+
+  beforeAll(async () => {
+    dataDir = tmpDataDir();
+    server = await startTestServer(dataDir);
+  });
+  afterAll(() => server.close());
+
+  test('publish (201), the same again (200), other content (409); list and read one, with dependents', async () => {
+    const created = await publish({ 'vocab.json': '["a","b"]' });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      type: 'vectorizer',
+      name: 'tfidf-english',
+      version: 'v1',
+      dependents: [],
+    });
+    expect(created.body.hash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect((await publish({ 'vocab.json': '["a","b"]' })).status).toBe(200);
+    const other = await publish({ 'vocab.json': '["c"]' });
+    expect(other.status).toBe(409);
+    expect(other.body.error.message).toMatch(/published with other content/);
+
+    writeApp(dataDir, 'pins-it', {
+      config: spamConfig('pins-it'),
+      versions: [
+        {
+          'program.js': "function execute() { return { result: 'ham' }; }",
+          'dependencies.yaml': yaml.dump({
+            shared_artifacts: [
+              { type: 'vectorizer', name: 'tfidf-english', version: 'v1', hash: created.body.hash },
+            ],
+          }),
+        },
+      ],
+    });
+    const listed = (await api('GET', '/shared/artifacts')).body.artifacts;
+    expect(listed).toHaveLength(1);
+    expect(listed[0].dependents).toEqual([{ loop_app_id: 'pins-it', version: 'v1' }]);
+    const one = await api('GET', '/shared/artifacts/vectorizer/tfidf-english/v1');
+    expect(one.body.files['vocab.json']).toEqual({ sha256: expect.any(String), size: 9 });
+    expect((await api('GET', '/shared/artifacts/vectorizer/tfidf-english/v9')).status).toBe(404);
+    expect((await api('GET', '/shared/artifacts/gadget/tfidf-english/v1')).status).toBe(400);
+  });
+
+  test('delete is refused while a retained version pins it, and works once none does', async () => {
+    const refused = await api('DELETE', '/shared/artifacts/vectorizer/tfidf-english/v1');
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({
+      message: expect.stringMatching(/is pinned by pins-it v1/),
+      details: { dependents: [{ loop_app_id: 'pins-it', version: 'v1' }] },
+    });
+    fs.rmSync(path.join(dataDir, 'loop-apps', 'pins-it'), { recursive: true });
+    expect((await api('DELETE', '/shared/artifacts/vectorizer/tfidf-english/v1')).status).toBe(204);
+    expect((await api('GET', '/shared/artifacts')).body.artifacts).toEqual([]);
+    const audit = fs.readFileSync(path.join(dataDir, 'shared', 'audit.jsonl'), 'utf8');
+    expect(
+      audit
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).event),
+    ).toEqual(['publish', 'delete']);
+  });
+
+  test('bad publishes are 400s saying what to fix', async () => {
+    const bad = await api('POST', '/shared/artifacts', {
+      type: 'model',
+      name: 'Bad Name',
+      version: 'v1',
+      files: {},
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details.errors.length).toBeGreaterThan(0);
+    const badFile = await api('POST', '/shared/artifacts', {
+      type: 'model',
+      name: 'ok-name',
+      version: 'v1',
+      files: { '../x': 'y' },
+    });
+    expect(badFile.status).toBe(400);
+    expect(badFile.body.error.message).toMatch(/is not a plain file name/);
+  });
+});

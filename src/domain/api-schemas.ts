@@ -9,6 +9,7 @@ import {
   verdictSchema,
 } from './api-schemas-improvement';
 import { configSchema, settingsPatchSchema, specSchema } from './schemas';
+import { SHARED_NAME, SHARED_TYPES } from './ids';
 import { integer, list, nullable, ref } from './schema-helpers';
 
 /**
@@ -187,6 +188,59 @@ export const executionSchema = {
   },
 };
 
+const sharedRef = {
+  type: { enum: [...SHARED_TYPES] },
+  name: { type: 'string', pattern: SHARED_NAME.source },
+  version: { type: 'string', pattern: '^v[1-9][0-9]{0,8}$' },
+};
+
+export const sharedArtifactSchema = {
+  type: 'object',
+  required: ['type', 'name', 'version', 'hash', 'files', 'published_at', 'dependents'],
+  properties: {
+    ...sharedRef,
+    hash: {
+      type: 'string',
+      description:
+        'sha256: over the sha256sum lines of its files in name order (LC_ALL=C ls | xargs sha256sum)',
+    },
+    files: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        required: ['sha256', 'size'],
+        properties: { sha256: { type: 'string' }, size: integer },
+      },
+    },
+    published_at: { type: 'string' },
+    description: { type: 'string' },
+    dependents: {
+      type: 'array',
+      description: 'the retained versions whose dependencies.yaml pins it',
+      items: {
+        type: 'object',
+        required: ['loop_app_id', 'version'],
+        properties: { loop_app_id: { type: 'string' }, version: { type: 'string' } },
+      },
+    },
+  },
+};
+
+export const sharedPublishSchema = {
+  type: 'object',
+  required: ['type', 'name', 'version', 'files'],
+  properties: {
+    ...sharedRef,
+    files: {
+      type: 'object',
+      minProperties: 1,
+      description: 'file name → text (binary as base64 text)',
+      additionalProperties: { type: 'string' },
+    },
+    description: { type: 'string', maxLength: 2000 },
+  },
+};
+
 export const jobAcceptedSchema = {
   type: 'object',
   required: ['job_id', 'loop_app_id', 'state', 'job_url'],
@@ -309,4 +363,7 @@ export const apiSchemas = {
   JobAccepted: jobAcceptedSchema,
   Job: jobSchema,
   JobList: list('jobs', ref('Job')),
+  SharedArtifact: sharedArtifactSchema,
+  SharedArtifactList: list('artifacts', ref('SharedArtifact')),
+  SharedArtifactPublish: sharedPublishSchema,
 };

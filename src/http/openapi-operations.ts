@@ -250,6 +250,32 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
     },
   },
   '/jobs/{id}': { get: { summary: 'One job: state, progress, result', tag: 'Jobs', ok: { 200: 'Job' } } },
+  '/shared/artifacts': {
+    get: {
+      summary: 'Every shared artifact, with the retained versions that pin it',
+      tag: 'Shared artifacts',
+      ok: { 200: 'SharedArtifactList' },
+    },
+    post: {
+      summary:
+        'Publishes a shared artifact whole and immutable: 201; the same content again 200; other content under the same name and version 409',
+      tag: 'Shared artifacts',
+      body: 'SharedArtifactPublish',
+      ok: { 201: 'SharedArtifact', 200: 'SharedArtifact' },
+    },
+  },
+  '/shared/artifacts/{type}/{name}/{version}': {
+    get: {
+      summary: 'One shared artifact: files, hash, and the retained versions that pin it',
+      tag: 'Shared artifacts',
+      ok: { 200: 'SharedArtifact' },
+    },
+    delete: {
+      summary: 'Deletes a shared artifact; 409 while any retained version pins it',
+      tag: 'Shared artifacts',
+      ok: { 204: { mediaType: 'application/json' } },
+    },
+  },
   '/edge/v1/manifest': {
     get: {
       summary:

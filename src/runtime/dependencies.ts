@@ -5,9 +5,9 @@
 import Ajv from 'ajv';
 import yaml from 'js-yaml';
 import { SHARED_NAME, SHARED_TYPES, VERSION_FILE_NAME, type SharedRef } from '../domain/ids';
-import type { SharedFiles, VerifiedArtifact } from '../store/shared-files';
+import { DEPENDENCIES, type SharedFiles, type VerifiedArtifact } from '../store/shared-files';
 
-export const DEPENDENCIES = 'dependencies.yaml';
+export { DEPENDENCIES };
 const MAX_SHARED = 32;
 
 export interface SharedDependency extends SharedRef {

@@ -25,7 +25,7 @@ import { Layout } from './layout';
 import { ValidationFiles } from './validation-files';
 import { VersionFiles } from './version-files';
 import { EdgeFiles } from './edge-files';
-import { SharedFiles } from './shared-files';
+import { DEPENDENCIES, SharedFiles } from './shared-files';
 
 /** Largest file a version may hold; programs are small, and this bounds what a load reads into memory. */
 
@@ -139,6 +139,35 @@ export class AppStore {
     await sweep(this.layout.appsDir, 3);
     removed.push(...(await this.shared.removeLeftovers()));
     return removed.sort();
+  }
+
+  /**
+   * Which versions of which apps pin each shared artifact (keyed `type/name/version`), read from every retained
+   * version's dependencies.yaml: no index of its own that could drift. A file that does not parse pins nothing.
+   */
+  async sharedDependents(): Promise<Map<string, Array<{ loop_app_id: string; version: string }>>> {
+    const dependents = new Map<string, Array<{ loop_app_id: string; version: string }>>();
+    for (const id of await this.listAppIds()) {
+      for (const version of await this.listVersionNames(id)) {
+        const text = await readTextOrNull(path.join(this.layout.version(id, version), DEPENDENCIES));
+        let pins: unknown;
+        try {
+          pins =
+            text === null
+              ? null
+              : (yaml.load(text, { schema: yaml.JSON_SCHEMA }) as Record<string, unknown>)?.shared_artifacts;
+        } catch {
+          pins = null;
+        }
+        if (!Array.isArray(pins)) continue;
+        for (const pin of pins as Array<Record<string, unknown>>) {
+          const key = `${String(pin?.type)}/${String(pin?.name)}/${String(pin?.version)}`;
+          if (!dependents.has(key)) dependents.set(key, []);
+          dependents.get(key)!.push({ loop_app_id: id, version });
+        }
+      }
+    }
+    return dependents;
   }
 
   /** Version names present on disk, oldest first: folders of this app only (a symlinked version is none). */

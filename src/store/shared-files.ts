@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import Ajv from 'ajv';
 import yaml from 'js-yaml';
-import { conflict } from '../domain/errors';
+import { badRequest, conflict } from '../domain/errors';
 import { sha256 } from '../domain/hash';
 import { SHARED_NAME, SHARED_TYPES, VERSION_FILE_NAME, checkSharedRef, type SharedRef } from '../domain/ids';
 import type { FileDigest } from '../domain/types';
@@ -18,6 +18,8 @@ import type { Layout } from './layout';
  */
 
 export const METADATA = 'metadata.yaml';
+/** The file of a version that pins the shared artifacts it uses. */
+export const DEPENDENCIES = 'dependencies.yaml';
 /** The largest file of a shared artifact (a base model, an embedding table). */
 export const MAX_SHARED_FILE_BYTES = 512 * 1024 * 1024;
 const MAX_FILES = 256;
@@ -178,11 +180,12 @@ export class SharedFiles {
     checkSharedRef(ref);
     const names = Object.keys(files);
     if (!names.length || names.length > MAX_FILES)
-      throw conflict(`a shared artifact has 1 to ${MAX_FILES} files`);
+      throw badRequest('bad_request', `a shared artifact has 1 to ${MAX_FILES} files`);
     const digests: Record<string, FileDigest> = Object.create(null);
     for (const name of names) {
       if (!VERSION_FILE_NAME.test(name) || name === METADATA || name === '__proto__')
-        throw conflict(
+        throw badRequest(
+          'bad_request',
           `'${name.slice(0, 80)}' is not a plain file name (letters, digits, . _ -), or is ${METADATA}`,
         );
       const data = Buffer.from(files[name]);
@@ -217,6 +220,30 @@ export class SharedFiles {
     }
     await this.audit({ event: 'publish', ...ref, hash: metadata.hash });
     return { metadata, created: true };
+  }
+
+  /** Every published artifact's metadata, by type, name and version; one whose metadata.yaml is bad is skipped. */
+  async list(): Promise<SharedMetadata[]> {
+    const found: SharedMetadata[] = [];
+    for (const type of SHARED_TYPES) {
+      const names = await fsp.readdir(path.join(this.layout.sharedArtifacts(), `${type}s`)).catch(() => []);
+      for (const folder of names.sort()) {
+        const m = /^(.+)-(v[1-9][0-9]{0,8})$/.exec(folder);
+        if (!m || !SHARED_NAME.test(m[1])) continue;
+        const metadata = await this.metadata({ type, name: m[1], version: m[2] }).catch(() => null);
+        if (metadata) found.push(metadata);
+      }
+    }
+    return found;
+  }
+
+  /** Deletes an artifact whole: renamed out of sight first, so no load ever sees half of it. */
+  async remove(ref: SharedRef): Promise<void> {
+    const target = this.layout.sharedArtifact(ref);
+    const tmp = tempPath(path.dirname(target), 'delete');
+    await fsp.rename(target, tmp);
+    await fsp.rm(tmp, { recursive: true, force: true });
+    await this.audit({ event: 'delete', ...ref });
   }
 
   /** One line of `shared/audit.jsonl`. */

@@ -135,6 +135,29 @@ class LoopaiClient:
         """Every labelled row of the app, as the server stores them (read from its JSON Lines export)."""
         return self._app_call("GET", "/examples", json_lines=True)
 
+    # --- shared artifacts -------------------------------------------------------------------------------------
+
+    def shared_artifacts(self) -> JSON:
+        """``{"artifacts": [...]}``: every shared artifact, each with the retained versions that pin it."""
+        return self._call("GET", "/shared/artifacts")
+
+    def shared_artifact(self, type: str, name: str, version: str) -> JSON:
+        """One shared artifact: files, hash and ``dependents``."""
+        return self._call("GET", _shared_path(type, name, version))
+
+    def publish_shared_artifact(
+        self, type: str, name: str, version: str, files: Mapping[str, str], description: Optional[str] = None
+    ) -> JSON:
+        """Publishes whole and immutable (``files``: name → text); other content under the same version is a 409."""
+        body: Dict[str, Any] = {"type": type, "name": name, "version": version, "files": dict(files)}
+        if description is not None:
+            body["description"] = description
+        return self._call("POST", "/shared/artifacts", body)
+
+    def delete_shared_artifact(self, type: str, name: str, version: str) -> None:
+        """Deletes one; a 409 (``details["dependents"]``) while a retained version pins it."""
+        self._call("DELETE", _shared_path(type, name, version))
+
     # --- versions ---------------------------------------------------------------------------------------------
 
     def versions(self) -> JSON:
@@ -268,6 +291,10 @@ class LoopaiClient:
                 "this client is not bound to a Loop App: LoopaiClient('app-id') or client.for_app('app-id')"
             )
         return self._call(method, f"/loop-apps/{path_part(self.app_id)}{path}", body, query, json_lines)
+
+
+def _shared_path(type: str, name: str, version: str) -> str:
+    return f"/shared/artifacts/{path_part(type)}/{path_part(name)}/{path_part(version)}"
 
 
 __all__ = ["LoopaiClient", "DEFAULT_URL"]

@@ -67,6 +67,13 @@ METHODS: Dict[str, Tuple[Call, List[str]]] = {
         ["added", "total"],
     ),
     "export_examples": (lambda c: c.export_examples(), []),
+    "shared_artifacts": (lambda c: c.shared_artifacts(), []),
+    "shared_artifact": (lambda c: c.shared_artifact("model", "base", "v1"), []),
+    "publish_shared_artifact": (
+        lambda c: c.publish_shared_artifact("model", "base", "v1", {"w.json": "[]"}, description="words"),
+        [],
+    ),
+    "delete_shared_artifact": (lambda c: c.delete_shared_artifact("model", "base", "v1"), []),
     "versions": (lambda c: c.versions(), ["versions", "versions[].version", "versions[].status"]),
     "version": (lambda c: c.version("v7"), ["version", "status", "generator", "parent"]),
     "upload_version": (lambda c: c.upload_version(LENGTH_PROGRAM, {"a.json": "[]"}), ["version", "status", "parent"]),

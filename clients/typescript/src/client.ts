@@ -29,6 +29,9 @@ import type {
   NewLoopApp,
   ProgramUpload,
   ReviewQueue,
+  SharedArtifact,
+  SharedArtifactList,
+  SharedArtifactPublish,
   ValidateResponse,
   ValidationList,
   Version,
@@ -82,6 +85,10 @@ function env(name: string): string | undefined {
 
 /** One path segment (an app id, a version, a job id), escaped so it cannot reach another route. */
 const segment = (value: string) => encodeURIComponent(value);
+
+export type SharedArtifactRef = Pick<SharedArtifact, 'type' | 'name' | 'version'>;
+const sharedPath = ({ type, name, version }: SharedArtifactRef) =>
+  `/shared/artifacts/${segment(type)}/${segment(name)}/${segment(version)}`;
 
 /**
  * A client for one Loopai server, optionally bound to one Loop App.
@@ -201,6 +208,27 @@ export class LoopaiClient {
   /** Every labelled row of the app, as the server stores them (read from its JSON Lines export). */
   exportExamples(options?: RequestOptions): Promise<Example[]> {
     return this.appCall('GET', '/examples', undefined, undefined, options, 'jsonl');
+  }
+
+  // --- shared artifacts ---------------------------------------------------------------------------------------
+
+  /** Every shared artifact, with the retained versions that pin it. */
+  listSharedArtifacts(options?: RequestOptions): Promise<SharedArtifactList> {
+    return this.call('GET', '/shared/artifacts', undefined, undefined, options);
+  }
+
+  getSharedArtifact(ref: SharedArtifactRef, options?: RequestOptions): Promise<SharedArtifact> {
+    return this.call('GET', sharedPath(ref), undefined, undefined, options);
+  }
+
+  /** Publishes whole and immutable; the same content again is a no-op, other content a ValidationError (409). */
+  publishSharedArtifact(artifact: SharedArtifactPublish, options?: RequestOptions): Promise<SharedArtifact> {
+    return this.call('POST', '/shared/artifacts', artifact, undefined, options);
+  }
+
+  /** Deletes one; a ValidationError (409, `details.dependents`) while a retained version pins it. */
+  deleteSharedArtifact(ref: SharedArtifactRef, options?: RequestOptions): Promise<void> {
+    return this.call('DELETE', sharedPath(ref), undefined, undefined, options);
   }
 
   // --- versions -----------------------------------------------------------------------------------------------

@@ -1,5 +1,10 @@
 export { LoopaiClient, DEFAULT_BASE_URL } from './client';
-export type { LoopaiClientOptions, UploadExamplesOptions, WaitForJobOptions } from './client';
+export type {
+  LoopaiClientOptions,
+  SharedArtifactRef,
+  UploadExamplesOptions,
+  WaitForJobOptions,
+} from './client';
 export type { FetchLike, RequestOptions } from './transport';
 export {
   LoopaiError,

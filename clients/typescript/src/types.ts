@@ -472,3 +472,30 @@ export interface JobList {
   /** Newest first. */
   jobs: Job[];
 }
+
+/** A shared artifact: read-only files that versions of many apps pin by type, name, version and hash. */
+export interface SharedArtifact {
+  type: 'model' | 'vectorizer' | 'embedding';
+  name: string;
+  version: string;
+  /** `sha256:` over the sha256sum lines of its files in name order. */
+  hash: string;
+  files: Record<string, { sha256: string; size: number }>;
+  published_at: string;
+  description?: string;
+  /** The retained versions whose dependencies.yaml pins it. */
+  dependents: Array<{ loop_app_id: string; version: string }>;
+}
+
+export interface SharedArtifactList {
+  artifacts: SharedArtifact[];
+}
+
+/** What to publish: file name → text (binary as base64 text). */
+export interface SharedArtifactPublish {
+  type: SharedArtifact['type'];
+  name: string;
+  version: string;
+  files: Record<string, string>;
+  description?: string;
+}

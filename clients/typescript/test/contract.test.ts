@@ -55,6 +55,9 @@ const TYPES: Record<string, string> = {
   JobAccepted: 'JobAccepted',
   Job: 'Job',
   JobList: 'JobList',
+  SharedArtifact: 'SharedArtifact',
+  SharedArtifactList: 'SharedArtifactList',
+  SharedArtifactPublish: 'SharedArtifactPublish',
 };
 
 /** Request bodies the client builds from a method's arguments: they are checked as sent (see the calls below). */
@@ -166,6 +169,11 @@ const CALLS: Record<string, (c: LoopaiClient) => Promise<unknown>> = {
   uploadExamples: (c) =>
     c.uploadExamples('text,label\nhi,ham\n', { format: 'csv', input: ['text'], output: ['label'] }),
   exportExamples: (c) => c.exportExamples(),
+  listSharedArtifacts: (c) => c.listSharedArtifacts(),
+  getSharedArtifact: (c) => c.getSharedArtifact({ type: 'model', name: 'base', version: 'v1' }),
+  publishSharedArtifact: (c) =>
+    c.publishSharedArtifact({ type: 'model', name: 'base', version: 'v1', files: { 'w.json': '[]' } }),
+  deleteSharedArtifact: (c) => c.deleteSharedArtifact({ type: 'model', name: 'base', version: 'v1' }),
   listVersions: (c) => c.listVersions(),
   getVersion: (c) => c.getVersion('v7'),
   uploadVersion: (c) => c.uploadVersion({ code: LENGTH_PROGRAM, files: { 'a.json': '[]' } }),
@@ -339,6 +347,8 @@ describe('the SDK follows the OpenAPI document of the real server', () => {
         }
         const answers = answerSchemas(operation);
         for (const typeName of methods.get(name) ?? []) {
+          // nothing to resolve to: the document answers no body
+          if (typeName === 'void' && answers.every((a) => a === '(none)')) continue;
           if (!answers.includes(TYPES[typeName])) {
             failures.push(`${label}: resolves to ${typeName}, the document answers ${answers.join(' or ')}`);
           }
