@@ -72,6 +72,10 @@ export class Client {
     return this.request<T>('POST', path, body);
   }
 
+  delete(path: string): Promise<void> {
+    return this.request<void>('DELETE', path);
+  }
+
   /**
    * Streams a file as the body of a POST (never held in memory whole), telling `onBytes` as it goes. No request
    * timeout: a large upload takes as long as it takes.

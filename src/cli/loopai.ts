@@ -7,6 +7,7 @@ import { registerExamples } from './commands/examples';
 import { registerExec } from './commands/exec';
 import { registerImprove } from './commands/improve';
 import { registerServe } from './commands/serve';
+import { registerShared } from './commands/shared';
 import { registerVersions } from './commands/versions';
 import { CliError, EXIT, EXIT_CODES_HELP } from './errors';
 
@@ -48,6 +49,7 @@ function buildProgram(): Command {
   registerEval(program);
   registerImprove(program);
   registerBundles(program);
+  registerShared(program);
   return program;
 }
 

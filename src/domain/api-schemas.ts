@@ -226,6 +226,25 @@ export const sharedArtifactSchema = {
   },
 };
 
+export const sharedVerifyReportSchema = {
+  type: 'object',
+  required: ['artifacts'],
+  properties: {
+    artifacts: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['type', 'name', 'version', 'hash', 'error'],
+        properties: {
+          ...sharedRef,
+          hash: nullable('string'),
+          error: { ...nullable('string'), description: 'what is wrong with it (null: every file verified)' },
+        },
+      },
+    },
+  },
+};
+
 export const sharedPublishSchema = {
   type: 'object',
   required: ['type', 'name', 'version', 'files'],
@@ -366,4 +385,5 @@ export const apiSchemas = {
   SharedArtifact: sharedArtifactSchema,
   SharedArtifactList: list('artifacts', ref('SharedArtifact')),
   SharedArtifactPublish: sharedPublishSchema,
+  SharedVerifyReport: sharedVerifyReportSchema,
 };

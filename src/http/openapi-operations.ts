@@ -264,6 +264,13 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       ok: { 201: 'SharedArtifact', 200: 'SharedArtifact' },
     },
   },
+  '/shared/artifacts/verify': {
+    post: {
+      summary: "Reads every shared artifact's files and recomputes every hash, as a load would",
+      tag: 'Shared artifacts',
+      ok: { 200: 'SharedVerifyReport' },
+    },
+  },
   '/shared/artifacts/{type}/{name}/{version}': {
     get: {
       summary: 'One shared artifact: files, hash, and the retained versions that pin it',

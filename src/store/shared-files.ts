@@ -222,19 +222,44 @@ export class SharedFiles {
     return { metadata, created: true };
   }
 
-  /** Every published artifact's metadata, by type, name and version; one whose metadata.yaml is bad is skipped. */
-  async list(): Promise<SharedMetadata[]> {
-    const found: SharedMetadata[] = [];
+  /** Every artifact folder, by type, name and version (whatever its metadata.yaml holds). */
+  async refs(): Promise<SharedRef[]> {
+    const found: SharedRef[] = [];
     for (const type of SHARED_TYPES) {
       const names = await fsp.readdir(path.join(this.layout.sharedArtifacts(), `${type}s`)).catch(() => []);
       for (const folder of names.sort()) {
         const m = /^(.+)-(v[1-9][0-9]{0,8})$/.exec(folder);
-        if (!m || !SHARED_NAME.test(m[1])) continue;
-        const metadata = await this.metadata({ type, name: m[1], version: m[2] }).catch(() => null);
-        if (metadata) found.push(metadata);
+        if (m && SHARED_NAME.test(m[1])) found.push({ type, name: m[1], version: m[2] });
       }
     }
     return found;
+  }
+
+  /** Every published artifact's metadata; one whose metadata.yaml is bad is left out (`verifyAll` names it). */
+  async list(): Promise<SharedMetadata[]> {
+    const all = await Promise.all((await this.refs()).map((ref) => this.metadata(ref).catch(() => null)));
+    return all.filter((m): m is SharedMetadata => m !== null);
+  }
+
+  /** Every artifact read and every hash recomputed, as a load would: what is wrong with each, or null. */
+  async verifyAll(): Promise<Array<SharedRef & { hash: string | null; error: string | null }>> {
+    const report = [];
+    for (const ref of await this.refs()) {
+      let hash: string | null = null;
+      try {
+        hash = (await this.metadata(ref)).hash;
+        await this.verified(ref, hash);
+        report.push({ ...ref, hash, error: null });
+      } catch (err) {
+        report.push({ ...ref, hash, error: (err as Error).message });
+      }
+    }
+    await this.audit({
+      event: 'verify',
+      artifacts: report.length,
+      failed: report.filter((r) => r.error).length,
+    });
+    return report;
   }
 
   /** Deletes an artifact whole: renamed out of sight first, so no load ever sees half of it. */

@@ -154,6 +154,10 @@ class LoopaiClient:
             body["description"] = description
         return self._call("POST", "/shared/artifacts", body)
 
+    def verify_shared_artifacts(self) -> JSON:
+        """Every shared artifact read and every hash recomputed on the server: ``{"artifacts": [{…, "error"}]}``."""
+        return self._call("POST", "/shared/artifacts/verify")
+
     def delete_shared_artifact(self, type: str, name: str, version: str) -> None:
         """Deletes one; a 409 (``details["dependents"]``) while a retained version pins it."""
         self._call("DELETE", _shared_path(type, name, version))

@@ -73,6 +73,7 @@ METHODS: Dict[str, Tuple[Call, List[str]]] = {
         lambda c: c.publish_shared_artifact("model", "base", "v1", {"w.json": "[]"}, description="words"),
         [],
     ),
+    "verify_shared_artifacts": (lambda c: c.verify_shared_artifacts(), []),
     "delete_shared_artifact": (lambda c: c.delete_shared_artifact("model", "base", "v1"), []),
     "versions": (lambda c: c.versions(), ["versions", "versions[].version", "versions[].status"]),
     "version": (lambda c: c.version("v7"), ["version", "status", "generator", "parent"]),

@@ -32,6 +32,7 @@ import type {
   SharedArtifact,
   SharedArtifactList,
   SharedArtifactPublish,
+  SharedVerifyReport,
   ValidateResponse,
   ValidationList,
   Version,
@@ -224,6 +225,11 @@ export class LoopaiClient {
   /** Publishes whole and immutable; the same content again is a no-op, other content a ValidationError (409). */
   publishSharedArtifact(artifact: SharedArtifactPublish, options?: RequestOptions): Promise<SharedArtifact> {
     return this.call('POST', '/shared/artifacts', artifact, undefined, options);
+  }
+
+  /** Reads every shared artifact's files and recomputes every hash on the server; `error` says what failed. */
+  verifySharedArtifacts(options?: RequestOptions): Promise<SharedVerifyReport> {
+    return this.call('POST', '/shared/artifacts/verify', undefined, undefined, options);
   }
 
   /** Deletes one; a ValidationError (409, `details.dependents`) while a retained version pins it. */

@@ -499,3 +499,10 @@ export interface SharedArtifactPublish {
   files: Record<string, string>;
   description?: string;
 }
+
+/** `verifySharedArtifacts`: every artifact read and every hash recomputed, as a load would. */
+export interface SharedVerifyReport {
+  artifacts: Array<
+    Pick<SharedArtifact, 'type' | 'name' | 'version'> & { hash: string | null; error: string | null }
+  >;
+}

@@ -58,6 +58,7 @@ const TYPES: Record<string, string> = {
   SharedArtifact: 'SharedArtifact',
   SharedArtifactList: 'SharedArtifactList',
   SharedArtifactPublish: 'SharedArtifactPublish',
+  SharedVerifyReport: 'SharedVerifyReport',
 };
 
 /** Request bodies the client builds from a method's arguments: they are checked as sent (see the calls below). */
@@ -173,6 +174,7 @@ const CALLS: Record<string, (c: LoopaiClient) => Promise<unknown>> = {
   getSharedArtifact: (c) => c.getSharedArtifact({ type: 'model', name: 'base', version: 'v1' }),
   publishSharedArtifact: (c) =>
     c.publishSharedArtifact({ type: 'model', name: 'base', version: 'v1', files: { 'w.json': '[]' } }),
+  verifySharedArtifacts: (c) => c.verifySharedArtifacts(),
   deleteSharedArtifact: (c) => c.deleteSharedArtifact({ type: 'model', name: 'base', version: 'v1' }),
   listVersions: (c) => c.listVersions(),
   getVersion: (c) => c.getVersion('v7'),

@@ -41,6 +41,10 @@ export function sharedRoutes(store: AppStore, limits: BodyLimits): Router {
     res.json({ artifacts: await withDependents(await shared.list()) });
   });
 
+  router.post('/shared/artifacts/verify', async (_req, res) => {
+    res.json({ artifacts: await shared.verifyAll() });
+  });
+
   router.get('/shared/artifacts/:type/:name/:version', async (req, res) => {
     const [one] = await withDependents([await published(refOf(req))]);
     res.json(one);
