@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { RunningServer } from '../src/server';
+import { AppStore } from '../src/store/app-store';
 import { SPAM_PROGRAM, spamConfig, tmpDataDir, writeApp } from './helpers/apps';
 import { spawnServer } from './helpers/process';
 import { call, eventually, startTestServer } from './helpers/server';
@@ -21,6 +22,7 @@ const CHROMIUM_ARGS = [
 const ADMIN = 'dashboard-admin-key-0123456789';
 const bearer = { authorization: `Bearer ${ADMIN}` };
 const ID = 'spam-filter';
+const BASE = { type: 'model', name: 'base', version: 'v1' } as const;
 /** Where the screenshots go: LOOPAI_SCREENSHOTS_DIR (the README's picture is made that way), else a temp dir. */
 const SHOTS =
   process.env.LOOPAI_SCREENSHOTS_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'loopai-dashboard-'));
@@ -73,6 +75,20 @@ describe('web dashboard', () => {
     });
     // a folder whose config does not load: the overview must say so
     writeApp(dataDir, 'broken-app', { config: { loop_app_id: 'broken-app' } });
+    // two apps that pin one shared artifact
+    const { hash } = (await new AppStore(dataDir).shared.publish(BASE, { 'words.json': '["win"]' })).metadata;
+    for (const id of ['uses-base', 'also-base']) {
+      writeApp(dataDir, id, {
+        config: spamConfig(id),
+        versions: [
+          {
+            'program.js':
+              "function execute() { return { result: loopai.shared.base['words.json'] ? 'ham' : 'spam' }; }",
+            'dependencies.yaml': `shared_artifacts:\n  - {type: model, name: base, version: v1, hash: "${hash}"}\n`,
+          },
+        ],
+      });
+    }
     server = await startTestServer(dataDir, {
       auth: { api_keys: [{ role: 'admin', key: ADMIN }], rate_limit_per_minute: 0, allow_anonymous: false },
       execution_log: { flush_interval_ms: 20 },
@@ -229,6 +245,17 @@ describe('web dashboard', () => {
     expect((await api('GET', `/loop-apps/${ID}`)).body.retention_days).toBe(7);
 
     await screenshot(page, 'app.png');
+  });
+
+  test("an app's page lists the shared artifacts it pins, and who else pins each", async () => {
+    await page.goto(`${server.url}/#/apps/uses-base`);
+    const panel = page.locator('#shared');
+    await panel.getByText('model base v1').waitFor();
+    const row = panel.locator('tbody tr');
+    expect(await row.locator('td[data-label="Pinned here by"]').textContent()).toBe('v1');
+    expect(await row.locator('td[data-label="Also pinned by"]').textContent()).toBe('also-base v1');
+    await page.goto(`${server.url}/#/apps/${ID}`);
+    await page.locator('#shared').getByText('No version of this app uses a shared artifact').waitFor();
   });
 });
 

@@ -94,6 +94,7 @@ export const api = {
     request('POST', `${app(id)}/feedback`, { execution_id: executionId, expected_output: expected }),
   validate: (id) => request('POST', `${app(id)}/validate`),
   events: (id, limit = 25) => request('GET', `${app(id)}/events?limit=${limit}`),
+  sharedArtifacts: () => request('GET', '/shared/artifacts'),
 };
 
 /** Runs a request and hands back `{data}` or `{error}`, so one failing panel does not stop the others. */

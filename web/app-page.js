@@ -12,6 +12,7 @@ import { executionsPanel } from './panels/executions.js';
 import { headPanel } from './panels/head.js';
 import { reviewPanel } from './panels/review-queue.js';
 import { settingsPanel } from './panels/settings.js';
+import { sharedPanel } from './panels/shared.js';
 import { trendsPanel } from './panels/trends.js';
 import { tryPanel } from './panels/try-it.js';
 import { versionsPanel } from './panels/versions.js';
@@ -61,6 +62,7 @@ export async function renderAppPage(root, id) {
   const executions = executionsPanel(page);
   const disagreements = disagreementsPanel(page);
   const events = eventsPanel(page);
+  const shared = sharedPanel(page);
   const settings = settingsPanel(page);
   Object.assign(loaders, {
     analytics: trends.load,
@@ -70,6 +72,7 @@ export async function renderAppPage(root, id) {
     executions: executions.load,
     disagreements: disagreements.load,
     events: events.load,
+    shared: shared.load,
   });
 
   fill(
@@ -90,6 +93,7 @@ export async function renderAppPage(root, id) {
         executions,
         disagreements,
         events,
+        shared,
         settings,
       ].map((p) => p.element),
     ),
