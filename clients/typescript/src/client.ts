@@ -430,7 +430,10 @@ function resolve(options: LoopaiClientOptions): TransportOptions {
   // Looked up per call, not kept: browsers' fetch throws "Illegal invocation" when called as another object's method.
   const fetch: FetchLike | undefined =
     options.fetch ??
-    (typeof globalThis.fetch === 'function' ? (url, init) => globalThis.fetch(url, init) : undefined);
+    (typeof globalThis.fetch === 'function'
+      ? // every fetch takes a Uint8Array body; DOM's types narrow it to one over an ArrayBuffer
+        (url, init) => globalThis.fetch(url, init as RequestInit)
+      : undefined);
   if (!fetch)
     throw new TypeError('this runtime has no global fetch (Node 18 or newer has one): pass options.fetch');
   return {
