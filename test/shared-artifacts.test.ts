@@ -138,6 +138,23 @@ describe('shared artifacts: pinned, verified on every load, read-only', () => {
     },
   );
 
+  test('a serving version whose artifact is damaged after it loaded keeps serving, even when loaded again', async () => {
+    expect((await exec('uses-shared', 'a prize')).body).toMatchObject({ output: 'spam', version: 'v1' });
+    const file = path.join(folder(), 'words.json');
+    const good = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, good.replace('prize', 'PRIZE'));
+    try {
+      // its copy in the sandbox goes away (as after an idle unload): loaded again, with the bytes it was checked with
+      const key = server.registry.require('uses-shared').program!.key!;
+      await server.registry.pool.unload(key);
+      expect(server.registry.pool.isLoaded(key)).toBe(false);
+      expect((await exec('uses-shared', 'a prize')).body).toMatchObject({ output: 'spam', version: 'v1' });
+      expect(server.registry.pool.isLoaded(key)).toBe(true);
+    } finally {
+      fs.writeFileSync(file, good);
+    }
+  });
+
   test('dependencies.yaml edited by hand to a wrong hash: the old version keeps serving, the app says why', async () => {
     const wrong = `sha256:${'0'.repeat(64)}`;
     writeVersion(dataDir, 'also-shared', 'v2', {

@@ -92,14 +92,30 @@ export function parseDependencies(text: string, files: Record<string, string>): 
   return parsed;
 }
 
-/** The verified shared artifacts a version depends on, by name; an Error naming the first that fails. */
+/** A shared artifact as a program gets it: its hash and its verified files. */
+export type SharedTexts = Record<string, { hash: string; files: Record<string, string> }>;
+
+/**
+ * The verified shared artifacts a version depends on, by name; an Error naming the first that fails. What the
+ * version already holds, verified when it loaded (`held`), is used again under the same pin: the program keeps
+ * the bytes it was checked with, even if the copy on disk was damaged since.
+ */
 export async function verifiedShared(
   shared: SharedFiles,
   deps: Dependencies,
-): Promise<Record<string, VerifiedArtifact>> {
+  held: SharedTexts | undefined,
+): Promise<SharedTexts> {
   const list = deps.shared_artifacts ?? [];
-  const verified = await Promise.all(list.map((dep) => shared.verified(dep, dep.hash)));
-  const out: Record<string, VerifiedArtifact> = Object.create(null);
+  const verified = await Promise.all(
+    list.map((dep) => {
+      const kept = held?.[dep.name];
+      if (kept?.hash === dep.hash) return kept;
+      return shared
+        .verified(dep, dep.hash)
+        .then((a: VerifiedArtifact) => ({ hash: a.metadata.hash, files: a.files }));
+    }),
+  );
+  const out: SharedTexts = Object.create(null);
   list.forEach((dep, i) => (out[dep.name] = verified[i]));
   return out;
 }

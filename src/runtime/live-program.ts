@@ -26,12 +26,15 @@ export class LiveProgram {
   /** Whether it was ever sent to the sandbox (then unloading tells the sandbox too). */
   private usedSandbox = false;
   private sandboxLoading: Promise<void> | null = null;
+  /** The shared artifacts it verified when it loaded (held once in this process, whoever uses them). */
+  private shared: ProgramSource['shared'];
 
   constructor(
     readonly version: string,
     readonly metadata: VersionMetadata | null,
     private readonly pool: SandboxPool,
-    private readonly read: () => Promise<ProgramSource>,
+    /** Reads the version's source; `held`: the shared artifacts it verified at its last load, to use again. */
+    private readonly read: (held?: ProgramSource['shared']) => Promise<ProgramSource>,
     /** Whether a learner-made model may run in this process (the app's `execution.in_process`). */
     private readonly inProcess: boolean,
     private source: ProgramSource | null = null,
@@ -53,8 +56,10 @@ export class LiveProgram {
   }
 
   private async load(): Promise<void> {
-    const source = this.source ?? (await this.read());
+    const source = this.source ?? (await this.read(this.shared));
     this.source = null; // the text is not kept: a fallback to the sandbox reads it again
+    // its shared artifacts are (one copy in this process for every app): a reload uses what was verified
+    this.shared = source.shared;
     const placed = this.inProcess ? inProcessModel(source) : { model: null, why: IN_PROCESS_OFF };
     if (placed.model) this.model = placed.model;
     else await this.loadInSandbox(source);
@@ -91,7 +96,7 @@ export class LiveProgram {
   /** The program's key in the sandbox, loading it there if it is not (a large input to a model, a restart). */
   private async sandboxKey(): Promise<string> {
     if (this.loadedKey && this.pool.isLoaded(this.loadedKey)) return this.loadedKey;
-    const source = await this.read();
+    const source = await this.read(this.shared);
     if (source.key !== this.loadedKey) throw new Error(`${this.version} changed on disk; it is reloading`);
     await this.loadInSandbox(source);
     return source.key;
@@ -103,6 +108,11 @@ export class LiveProgram {
       this.sandboxLoading = null;
     });
     await this.sandboxLoading;
+  }
+
+  /** What it verified of its shared artifacts at its last load (undefined: none, or not loaded yet). */
+  get verifiedShared(): ProgramSource['shared'] {
+    return this.shared;
   }
 
   begin(): void {

@@ -32,6 +32,7 @@ export async function readProgramSource(
   id: string,
   version: string,
   config: LoopAppConfig,
+  held?: ProgramSource['shared'],
 ): Promise<ProgramSource> {
   const stored = await store.readVersion(id, version).catch((err: NodeJS.ErrnoException) => {
     throw new Error(
@@ -42,12 +43,8 @@ export async function readProgramSource(
   if (code === undefined) throw new Error(`${version} has no program.js`);
   // verified before the program sees them: a mismatch fails this version's load, naming the artifact
   let shared: ProgramSource['shared'];
-  if (dependencies !== undefined) {
-    const verified = await verifiedShared(store.shared, parseDependencies(dependencies, files));
-    shared = Object.fromEntries(
-      Object.entries(verified).map(([name, a]) => [name, { hash: a.metadata.hash, files: a.files }]),
-    );
-  }
+  if (dependencies !== undefined)
+    shared = await verifiedShared(store.shared, parseDependencies(dependencies, files), held);
   // the key changes with the code, the files, the shared artifacts and the execution settings: any of them
   // makes it a different program
   const names = Object.keys(files).sort();

@@ -268,7 +268,9 @@ export class Registry {
     if (!version) return null;
     const metadata = await this.store.readMetadata(id, version);
     if (!check && ahead?.version !== version) return this.liveProgram(id, version, checked.config, metadata);
-    const source = await this.readSource(id, version, checked.config);
+    // what a live program of this version verified is used again (see verifiedShared)
+    const held = [current?.program, current?.candidate].find((p) => p?.version === version)?.verifiedShared;
+    const source = await this.readSource(id, version, checked.config, held);
     const live = [current?.program, current?.candidate, ahead?.program].find((p) => p?.key === source.key);
     if (live) return live;
     const program = this.liveProgram(id, version, checked.config, metadata, source);
@@ -287,7 +289,7 @@ export class Registry {
     metadata: VersionMetadata | null,
     source?: ProgramSource,
   ): LiveProgram {
-    const read = () => this.readSource(id, version, config);
+    const read = (held?: ProgramSource['shared']) => this.readSource(id, version, config, held);
     return new LiveProgram(version, metadata, this.pool, read, config.execution.in_process, source);
   }
 
@@ -306,8 +308,13 @@ export class Registry {
     return { path: placed.model ? 'in-process' : 'sandbox', why: placed.why, loaded: false };
   }
 
-  private readSource(id: string, version: string, config: LoopAppConfig): Promise<ProgramSource> {
-    return readProgramSource(this.store, id, version, config);
+  private readSource(
+    id: string,
+    version: string,
+    config: LoopAppConfig,
+    held?: ProgramSource['shared'],
+  ): Promise<ProgramSource> {
+    return readProgramSource(this.store, id, version, config, held);
   }
 
   /** The same check in the sandbox for a program that is not a version yet (an upload), under a key of its own. */
