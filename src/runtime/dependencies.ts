@@ -6,6 +6,7 @@ import Ajv from 'ajv';
 import yaml from 'js-yaml';
 import { SHARED_NAME, SHARED_TYPES, VERSION_FILE_NAME, type SharedRef } from '../domain/ids';
 import { DEPENDENCIES, type SharedFiles, type VerifiedArtifact } from '../store/shared-files';
+import type { SharedTexts } from './sandbox/protocol';
 
 export { DEPENDENCIES };
 const MAX_SHARED = 32;
@@ -91,9 +92,6 @@ export function parseDependencies(text: string, files: Record<string, string>): 
   }
   return parsed;
 }
-
-/** A shared artifact as a program gets it: its hash and its verified files. */
-export type SharedTexts = Record<string, { hash: string; files: Record<string, string> }>;
 
 /**
  * The verified shared artifacts a version depends on, by name; an Error naming the first that fails. What the

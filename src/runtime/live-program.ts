@@ -1,6 +1,6 @@
 import type { VersionMetadata } from '../domain/types';
 import { inProcessModel, IN_PROCESS_OFF, type ExecutionPath, type InProcessModel } from './in-process';
-import type { CallOutcome, ProgramSource, SandboxPool } from './sandbox/pool';
+import type { CallOutcome, ProgramSource, SandboxPool, SharedTexts } from './sandbox/pool';
 
 /** Where a loaded program runs, and why there. */
 export interface Placement {
@@ -27,14 +27,14 @@ export class LiveProgram {
   private usedSandbox = false;
   private sandboxLoading: Promise<void> | null = null;
   /** The shared artifacts it verified when it loaded (held once in this process, whoever uses them). */
-  private shared: ProgramSource['shared'];
+  private shared: SharedTexts | undefined;
 
   constructor(
     readonly version: string,
     readonly metadata: VersionMetadata | null,
     private readonly pool: SandboxPool,
     /** Reads the version's source; `held`: the shared artifacts it verified at its last load, to use again. */
-    private readonly read: (held?: ProgramSource['shared']) => Promise<ProgramSource>,
+    private readonly read: (held?: SharedTexts) => Promise<ProgramSource>,
     /** Whether a learner-made model may run in this process (the app's `execution.in_process`). */
     private readonly inProcess: boolean,
     private source: ProgramSource | null = null,
@@ -111,7 +111,7 @@ export class LiveProgram {
   }
 
   /** What it verified of its shared artifacts at its last load (undefined: none, or not loaded yet). */
-  get verifiedShared(): ProgramSource['shared'] {
+  get verifiedShared(): SharedTexts | undefined {
     return this.shared;
   }
 

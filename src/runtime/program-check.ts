@@ -5,7 +5,7 @@ import type { AppStore } from '../store/app-store';
 import type { SchemaValidators } from './app-config';
 import type { LiveProgram } from './live-program';
 import { DEPENDENCIES, parseDependencies, verifiedShared } from './dependencies';
-import type { ProgramSource } from './sandbox/pool';
+import type { ProgramSource, SharedTexts } from './sandbox/pool';
 
 /** A program as the sandbox takes it, under `key`, with the limits of `execution`. */
 export function programSource(
@@ -13,7 +13,7 @@ export function programSource(
   code: string,
   files: Record<string, string>,
   { timeout_ms, memory_mb, max_result_bytes }: LoopAppConfig['execution'],
-  shared?: ProgramSource['shared'],
+  shared?: SharedTexts,
 ): ProgramSource {
   return {
     key,
@@ -32,7 +32,7 @@ export async function readProgramSource(
   id: string,
   version: string,
   config: LoopAppConfig,
-  held?: ProgramSource['shared'],
+  held?: SharedTexts,
 ): Promise<ProgramSource> {
   const stored = await store.readVersion(id, version).catch((err: NodeJS.ErrnoException) => {
     throw new Error(
@@ -42,7 +42,7 @@ export async function readProgramSource(
   const { ['program.js']: code, [DEPENDENCIES]: dependencies, ...files } = stored.files;
   if (code === undefined) throw new Error(`${version} has no program.js`);
   // verified before the program sees them: a mismatch fails this version's load, naming the artifact
-  let shared: ProgramSource['shared'];
+  let shared: SharedTexts | undefined;
   if (dependencies !== undefined)
     shared = await verifiedShared(store.shared, parseDependencies(dependencies, files), held);
   // the key changes with the code, the files, the shared artifacts and the execution settings: any of them

@@ -9,7 +9,7 @@ import { appStamp, versionStamp } from './disk-stamps';
 import { inProcessModel, IN_PROCESS_OFF } from './in-process';
 import { LiveProgram, type Placement } from './live-program';
 import { checkProgram, readProgramSource } from './program-check';
-import { SandboxPool, type ProgramSource } from './sandbox/pool';
+import { SandboxPool, type ProgramSource, type SharedTexts } from './sandbox/pool';
 
 export { LiveProgram } from './live-program';
 
@@ -289,7 +289,7 @@ export class Registry {
     metadata: VersionMetadata | null,
     source?: ProgramSource,
   ): LiveProgram {
-    const read = (held?: ProgramSource['shared']) => this.readSource(id, version, config, held);
+    const read = (held?: SharedTexts) => this.readSource(id, version, config, held);
     return new LiveProgram(version, metadata, this.pool, read, config.execution.in_process, source);
   }
 
@@ -312,7 +312,7 @@ export class Registry {
     id: string,
     version: string,
     config: LoopAppConfig,
-    held?: ProgramSource['shared'],
+    held?: SharedTexts,
   ): Promise<ProgramSource> {
     return readProgramSource(this.store, id, version, config, held);
   }

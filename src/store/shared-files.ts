@@ -21,7 +21,7 @@ export const METADATA = 'metadata.yaml';
 /** The file of a version that pins the shared artifacts it uses. */
 export const DEPENDENCIES = 'dependencies.yaml';
 /** The largest file of a shared artifact (a base model, an embedding table). */
-export const MAX_SHARED_FILE_BYTES = 512 * 1024 * 1024;
+const MAX_SHARED_FILE_BYTES = 512 * 1024 * 1024;
 const MAX_FILES = 256;
 
 /** `metadata.yaml` of a shared artifact. */

@@ -1,20 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import type { SharedMetadata } from '../../store/shared-files';
 import { clientOf, jsonOf } from '../context';
 import { CliError, EXIT } from '../errors';
 import { details, printJson, table } from '../output';
 
-interface Artifact {
-  type: string;
-  name: string;
-  version: string;
-  hash: string;
-  files: Record<string, { sha256: string; size: number }>;
-  published_at: string;
-  description?: string;
-  dependents: Array<{ loop_app_id: string; version: string }>;
-}
+/** An artifact as the API answers it: its metadata.yaml and who pins it. */
+type Artifact = SharedMetadata & { dependents: Array<{ loop_app_id: string; version: string }> };
 type Verified = Pick<Artifact, 'type' | 'name' | 'version'> & { hash: string | null; error: string | null };
 
 const artifactPath = (type: string, name: string, version: string) =>

@@ -3,7 +3,7 @@ import { Child, failure, type Batch } from './child';
 import type { CallOutcome, ProgramSource } from './protocol';
 
 export { SandboxError } from './child';
-export type { Answer, CallOutcome, ErrorCode, ProgramSource } from './protocol';
+export type { Answer, CallOutcome, ErrorCode, ProgramSource, SharedTexts } from './protocol';
 
 export interface SandboxPoolOptions {
   /** Child processes; default one per core. */

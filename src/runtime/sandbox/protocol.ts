@@ -1,5 +1,8 @@
 /** Messages between the server (parent) and a sandbox child process (host.js). Types only. */
 
+/** Verified shared artifacts, by a program's name for them: each one's hash and its files' texts. */
+export type SharedTexts = Record<string, { hash: string; files: Record<string, string> }>;
+
 export interface ProgramSource {
   /** Unique per loaded program, e.g. `${appId}@${version}@${sha}`; the part before '@' picks the child. */
   key: string;
@@ -11,7 +14,7 @@ export interface ProgramSource {
    * Verified shared artifacts, by name, read-only in `loopai.shared[name][file]`: a child holds one copy of each
    * (by hash) for every program that uses it.
    */
-  shared?: Record<string, { hash: string; files: Record<string, string> }>;
+  shared?: SharedTexts;
   /** Per call. */
   timeoutMs: number;
   /** Isolate heap limit. */

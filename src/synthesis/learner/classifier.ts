@@ -23,7 +23,7 @@ const GRIDS: Array<{ loss: 0 | 2; cs: number[] }> = [
   { loss: 2, cs: [0.1, 0.3, 1, 3, 10] },
   { loss: 0, cs: [1, 3, 10, 30, 100] },
 ];
-export const LOSS_NAMES = { 0: 'logistic', 1: 'hinge', 2: 'squared hinge' } as const;
+const LOSS_NAMES = { 0: 'logistic', 1: 'hinge', 2: 'squared hinge' } as const;
 /** Tune C by cross-validation up to this many rows (above: C = 1, as LinearSVC, and a tenth held out for T). */
 const TUNE_MAX_ROWS = 5000;
 const MIN_TUNE_ROWS = 20;
@@ -199,7 +199,7 @@ export function chooseThreshold(learned: LearnedLabel, y: Int32Array): number {
 }
 
 /** A progress reporter that speaks at most every two seconds (and at the end). */
-export function throttled(say: (m: string) => void, text: (done: number, total: number) => string) {
+function throttled(say: (m: string) => void, text: (done: number, total: number) => string) {
   let last = 0;
   return (done: number, total: number) => {
     const now = Date.now();

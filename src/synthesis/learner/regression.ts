@@ -5,6 +5,7 @@
  */
 import { blockOf, type HeadSettings } from './head';
 import { keepColumns, type Csr, type Vocabulary } from './matrix';
+import type { PartTarget } from './target';
 import { prng, selectFeatures } from './train';
 
 /** What tuning chooses λ from (rows are L2-normalised per block, so these suit any data set's scale). */
@@ -14,12 +15,7 @@ const TUNE_MAX_ROWS = 5000;
 const MIN_TUNE_ROWS = 20;
 const K_FOLDS = 5;
 
-export interface NumberTarget {
-  integer: boolean;
-  step: number | null;
-  min: number | null;
-  max: number | null;
-}
+type NumberTarget = Omit<Extract<PartTarget, { kind: 'number' }>, 'kind'>;
 
 export interface LearnedNumber {
   block: Uint8Array;
@@ -35,13 +31,7 @@ export interface LearnedNumber {
  * Ridge regression by CGLS: the [w…, b] minimising ‖Xw + b − y‖² + λ‖w‖² over `rows` (b not regularised), with
  * y centred so that the intercept does not slow convergence.
  */
-export function ridge(
-  m: Csr,
-  y: Float64Array,
-  rows: Int32Array,
-  lambda: number,
-  maxIter = 200,
-): Float64Array {
+function ridge(m: Csr, y: Float64Array, rows: Int32Array, lambda: number, maxIter = 200): Float64Array {
   const n = m.cols;
   const { ptr, idx, val } = m;
   let mean = 0;
